@@ -11,7 +11,8 @@ export function definePackage(overrides: Options = {}): ReturnType<typeof define
     format: ['esm'],
     target: 'node20',
     platform: 'node',
-    dts: true,
+    // The tsconfig is a composite project for `tsc -b`; tsup's dts pass compiles one entry alone.
+    dts: { compilerOptions: { composite: false, incremental: false } },
     sourcemap: true,
     clean: true,
     treeshake: true,

@@ -1,0 +1,14 @@
+import { describe, it } from 'vitest';
+import { checkAfterCrash, runAndKill } from './crash';
+import { tempDir } from './helpers';
+
+describe('segment-store crash safety (slow)', () => {
+  it('keeps every acknowledged frame exactly once across 100 kill -9 at random moments', async () => {
+    const dir = tempDir();
+    const acked = new Set<number>();
+    for (let round = 0; round < 100; round++) {
+      for (const k of await runAndKill(dir, 20 + Math.floor(Math.random() * 300), 128 * 1024)) acked.add(k);
+      await checkAfterCrash(dir, acked, 128 * 1024);
+    }
+  }, 900_000);
+});

@@ -1,0 +1,74 @@
+/** Shared body of the kill -9 tests (default: few kills; *.slow.test.ts: many). */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { openSegmentSource, openSegmentStore } from '../src/index';
+import { payloadFor } from './payload';
+
+// `node --import tsx` (not the tsx CLI, which forks): the PID we SIGKILL is the writer itself.
+
+/** Starts the child, waits a random time after it is ready, kills it with SIGKILL; returns acked keys. */
+export async function runAndKill(dir: string, killAfterMs: number, segmentBytes: number): Promise<number[]> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'crash-child.ts'), dir, '0', String(segmentBytes)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const acked: number[] = [];
+  let buffered = '';
+  let ready: () => void = () => {};
+  const isReady = new Promise<void>((r) => {
+    ready = r;
+  });
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl = buffered.indexOf('\n');
+    while (nl >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line.startsWith('ack ')) acked.push(Number(line.slice(4)));
+      else if (line.startsWith('ready')) ready();
+      nl = buffered.indexOf('\n');
+    }
+  });
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  await isReady;
+  await new Promise((r) => setTimeout(r, killAfterMs));
+  child.kill('SIGKILL');
+  await exited;
+  return acked;
+}
+
+/** Reopens after a kill and asserts: every acked frame is there once, keys contiguous, content intact. */
+export async function checkAfterCrash(
+  dir: string,
+  allAcked: Set<number>,
+  segmentBytes: number,
+): Promise<number> {
+  const store = await openSegmentStore({
+    dir,
+    logId: 'crash',
+    durability: { mode: 'group', maxUnsyncedBytes: 1024 * 1024 },
+    segmentBytes,
+  });
+  const last = store.recovery.lastKey;
+  if (process.env.SEALOG_DEBUG === '1') console.log('recovery', store.recovery);
+  await store.close();
+  const source = openSegmentSource(dir);
+  let expected = 0;
+  for (const seg of await source.listSegments()) {
+    for await (const f of source.iterateFrames(seg.number)) {
+      expect(f.key).toBe(expected);
+      expect(f.payload.equals(payloadFor(f.key, 200 + ((f.key * 7919) % 6000)))).toBe(true);
+      expected++;
+    }
+  }
+  expect(expected - 1).toBe(last);
+  // The child must have made progress, or the test proves nothing.
+  expect(allAcked.size).toBeGreaterThan(0);
+  for (const k of allAcked) expect(k).toBeLessThanOrEqual(last);
+  return last;
+}
