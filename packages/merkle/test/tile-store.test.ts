@@ -1,0 +1,128 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileTileStore, MemoryTileStore, MerkleError, type TileStore } from '../src/index';
+
+function tileBytes(width: number, seed: number): Uint8Array {
+  const out = new Uint8Array(width * 32);
+  for (let i = 0; i < out.length; i++) out[i] = (i * 7 + seed) & 0xff;
+  return out;
+}
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'sealog-merkle-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+async function rejectionCode(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    return e instanceof MerkleError ? e.code : `other: ${String(e)}`;
+  }
+  return undefined;
+}
+
+/** Contract tests every store must pass. */
+function storeContract(name: string, make: () => Promise<TileStore>): void {
+  describe(`tile-store contract: ${name}`, () => {
+    it('returns undefined for a tile it does not hold', async () => {
+      const store = await make();
+      expect(await store.readTile(0, 0, 1)).toBeUndefined();
+      expect(await store.readTile(3, 12345, 256)).toBeUndefined();
+    });
+
+    it('serves a partial tile for any width up to its own and replaces it with a wider write', async () => {
+      const store = await make();
+      const full = tileBytes(256, 1);
+      await store.writeTiles([{ level: 0, index: 4, width: 10, data: full.subarray(0, 320) }]);
+      expect(await store.readTile(0, 4, 10)).toEqual(full.subarray(0, 320));
+      expect((await store.readTile(0, 4, 3))!.subarray(0, 96)).toEqual(full.subarray(0, 96));
+      expect(await store.readTile(0, 4, 11)).toBeUndefined();
+      await store.writeTiles([{ level: 0, index: 4, width: 40, data: full.subarray(0, 1280) }]);
+      expect(await store.readTile(0, 4, 40)).toEqual(full.subarray(0, 1280));
+      expect((await store.readTile(0, 4, 10))!.subarray(0, 320)).toEqual(full.subarray(0, 320));
+      await store.writeTiles([{ level: 0, index: 4, width: 256, data: full }]);
+      expect(await store.readTile(0, 4, 256)).toEqual(full);
+      expect((await store.readTile(0, 4, 40))!.subarray(0, 1280)).toEqual(full.subarray(0, 1280));
+    });
+
+    it('keeps full tiles immutable: identical or prefix rewrites are no-ops, others are refused', async () => {
+      const store = await make();
+      const full = tileBytes(256, 2);
+      await store.writeTiles([{ level: 1, index: 0, width: 256, data: full }]);
+      await store.writeTiles([{ level: 1, index: 0, width: 256, data: full.slice() }]);
+      await store.writeTiles([{ level: 1, index: 0, width: 5, data: full.slice(0, 160) }]);
+      expect(await store.readTile(1, 0, 256)).toEqual(full);
+      const other = tileBytes(256, 3);
+      expect(await rejectionCode(store.writeTiles([{ level: 1, index: 0, width: 256, data: other }]))).toBe(
+        'TILE_CORRUPT',
+      );
+      expect(await store.readTile(1, 0, 256)).toEqual(full);
+    });
+
+    it('rejects writes whose data length does not match the width', async () => {
+      const store = await make();
+      expect(
+        await rejectionCode(store.writeTiles([{ level: 0, index: 0, width: 2, data: new Uint8Array(63) }])),
+      ).toBe('TILE_CORRUPT');
+      expect(
+        await rejectionCode(store.writeTiles([{ level: 9, index: 0, width: 1, data: new Uint8Array(32) }])),
+      ).toBe('OUT_OF_RANGE');
+    });
+  });
+}
+
+storeContract('MemoryTileStore', async () => new MemoryTileStore());
+storeContract('FileTileStore', async () => new FileTileStore(await tempDir()));
+
+describe('file-tile-store', () => {
+  it('writes tiles at their C2SP paths and keeps only the newest partial of a tile', async () => {
+    const dir = await tempDir();
+    const store = new FileTileStore(dir);
+    const full = tileBytes(256, 4);
+    await store.writeTiles([{ level: 0, index: 1234067, width: 3, data: full.subarray(0, 96) }]);
+    await store.writeTiles([{ level: 0, index: 1234067, width: 7, data: full.subarray(0, 224) }]);
+    expect(await readdir(join(dir, 'tile/0/x001/x234/067.p'))).toEqual(['7']);
+    expect(new Uint8Array(await readFile(join(dir, 'tile/0/x001/x234/067.p/7')))).toEqual(
+      full.subarray(0, 224),
+    );
+    await store.writeTiles([{ level: 0, index: 1234067, width: 256, data: full }]);
+    expect(await readdir(join(dir, 'tile/0/x001/x234'))).toEqual(['067']);
+    expect(store.pathOf(2, 5, 9)).toBe(join(dir, 'tile/2/005.p/9'));
+  });
+
+  it('survives reopening: a new store on the same directory reads what the old one wrote', async () => {
+    const dir = await tempDir();
+    const data = tileBytes(256, 5);
+    await new FileTileStore(dir).writeTiles([
+      { level: 0, index: 0, width: 256, data },
+      { level: 1, index: 0, width: 1, data: data.subarray(0, 32) },
+    ]);
+    const reopened = new FileTileStore(dir, { fsync: false });
+    expect(await reopened.readTile(0, 0, 256)).toEqual(data);
+    expect(await reopened.readTile(1, 0, 1)).toEqual(data.subarray(0, 32));
+  });
+
+  it('falls back to a wider leftover partial when the exact width is gone, and ignores temp files', async () => {
+    const dir = await tempDir();
+    const data = tileBytes(256, 6);
+    await new FileTileStore(dir).writeTiles([{ level: 0, index: 0, width: 9, data: data.subarray(0, 288) }]);
+    await writeFile(join(dir, 'tile/0/000.p/.tmp-9-12-1'), 'junk');
+    expect((await new FileTileStore(dir).readTile(0, 0, 4))!.subarray(0, 128)).toEqual(data.subarray(0, 128));
+  });
+
+  it('reports a tile file of the wrong length as corrupt', async () => {
+    const dir = await tempDir();
+    const store = new FileTileStore(dir);
+    await store.writeTiles([{ level: 0, index: 0, width: 256, data: tileBytes(256, 7) }]);
+    await writeFile(store.pathOf(0, 0), new Uint8Array(100));
+    expect(await rejectionCode(store.readTile(0, 0, 256))).toBe('TILE_CORRUPT');
+  });
+});
