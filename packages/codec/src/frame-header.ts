@@ -1,18 +1,18 @@
 /**
- * Frame header: the fixed 144-byte, big-endian header in front of every stored batch body
+ * Frame header: the fixed 176-byte, big-endian header in front of every stored batch body
  * (docs/FORMAT.md, "Frame header"). It is the AES-GCM AAD, so every field — nonce and stored body
  * length included — is fixed before the body is encrypted.
  *
  * Not here: choosing nonces or keys, encrypting, computing the batch root (callers do). Buffers:
  * `encodeFrameHeader` writes into `out` when given (returns a view) or a fresh buffer;
- * `decodeFrameHeader` returns `logId`, `keyId`, `nonce` and `batchRoot` as views into its input.
+ * `decodeFrameHeader` returns `logId`, `keyId`, `nonce`, `batchRoot` and `prevChainHash` as views into its input.
  */
 import { MAX_BATCH_BODY_BYTES, MAX_BATCH_RECORDS } from './batch-body';
 import { CodecError } from './errors';
 import { FORMAT_VERSION, RECORD_ENCODING_POSITIONAL } from './format-version';
 
 /** Size of a frame header in bytes (format version 1). */
-export const FRAME_HEADER_BYTES: number = 144;
+export const FRAME_HEADER_BYTES: number = 176;
 /** Magic at offset 0: ASCII "SELG". */
 export const FRAME_MAGIC: number = 0x53454c47;
 /** Bytes of the log id. */
@@ -23,6 +23,8 @@ export const KEY_ID_BYTES: number = 16;
 export const NONCE_BYTES: number = 12;
 /** Bytes of the batch root (SHA-256). */
 export const BATCH_ROOT_BYTES: number = 32;
+/** Bytes of the previous frame's chain hash (SHA-256). */
+export const CHAIN_HASH_BYTES: number = 32;
 /** Bytes of the AES-GCM tag appended to an encrypted body (counted in `storedBodyLength`). */
 export const GCM_TAG_BYTES: number = 16;
 /** Largest stored body: the largest plain body, snappy's worst-case growth (32 + n/6), and the tag. */
@@ -53,7 +55,8 @@ const OFF = {
   minOccurredAt: 80,
   maxOccurredAt: 88,
   batchRoot: 96,
-  reserved1: 128,
+  prevChainHash: 128,
+  reserved1: 160,
 } as const;
 const RESERVED1_BYTES = 16;
 const TWO_POW_32 = 0x1_0000_0000;
@@ -90,6 +93,12 @@ export interface FrameHeaderFields {
   maxOccurredAt: number;
   /** RFC 9162 root of the batch's leaf hashes, {@link BATCH_ROOT_BYTES} bytes. */
   batchRoot: Uint8Array;
+  /**
+   * Chain hash of the previous frame of the log, {@link CHAIN_HASH_BYTES} bytes (all zero for the
+   * first frame): `chain_n = SHA-256(chain_{n-1} ‖ batch_root_n ‖ SHA-256(frame_n bytes))`. Lets a
+   * verifier without keys check frame order and ciphertext in one streaming pass.
+   */
+  prevChainHash: Uint8Array;
 }
 
 /** A decoded frame header. */
@@ -129,6 +138,7 @@ function checkFields(f: FrameHeaderFields, make: typeof bad): void {
   checkBytes(f.keyId, KEY_ID_BYTES, 'keyId', OFF.keyId, make);
   checkBytes(f.nonce, NONCE_BYTES, 'nonce', OFF.nonce, make);
   checkBytes(f.batchRoot, BATCH_ROOT_BYTES, 'batchRoot', OFF.batchRoot, make);
+  checkBytes(f.prevChainHash, CHAIN_HASH_BYTES, 'prevChainHash', OFF.prevChainHash, make);
   const u64s: [number, string, number][] = [
     [f.batchIndex, 'batchIndex', OFF.batchIndex],
     [f.firstLeafIndex, 'firstLeafIndex', OFF.firstLeafIndex],
@@ -220,7 +230,7 @@ function getU64(view: DataView, at: number, name: string): number {
  * const nonce = nextNonce();  // chosen first: the header is the AAD
  * const header = encodeFrameHeader({ recordEncoding: 0, compressed: true, encrypted: true, logId,
  *   batchIndex, firstLeafIndex, recordCount, plainBodyLength: plain.length,
- *   storedBodyLength: compressed.length + GCM_TAG_BYTES, keyId, nonce, minOccurredAt, maxOccurredAt, batchRoot });
+ *   storedBodyLength: compressed.length + GCM_TAG_BYTES, keyId, nonce, minOccurredAt, maxOccurredAt, batchRoot, prevChainHash });
  * ```
  */
 export function encodeFrameHeader(fields: FrameHeaderFields, out?: Uint8Array, offset = 0): Uint8Array {
@@ -260,6 +270,7 @@ export function encodeFrameHeader(fields: FrameHeaderFields, out?: Uint8Array, o
   setU64(view, OFF.minOccurredAt, fields.minOccurredAt);
   setU64(view, OFF.maxOccurredAt, fields.maxOccurredAt);
   dst.set(fields.batchRoot, offset + OFF.batchRoot);
+  dst.set(fields.prevChainHash, offset + OFF.prevChainHash);
   return dst.subarray(offset, offset + FRAME_HEADER_BYTES);
 }
 
@@ -304,7 +315,7 @@ export function decodeFrameHeader(bytes: Uint8Array): FrameHeader {
   if (view.getUint16(OFF.reserved0) !== 0) throw bad('expected reserved bytes 6–7 zero', OFF.reserved0);
   for (let i = 0; i < RESERVED1_BYTES; i++) {
     if (bytes[OFF.reserved1 + i] !== 0)
-      throw bad(`expected reserved bytes 128–143 zero, byte ${OFF.reserved1 + i} is not`, OFF.reserved1 + i);
+      throw bad(`expected reserved bytes 160–175 zero, byte ${OFF.reserved1 + i} is not`, OFF.reserved1 + i);
   }
   const header: FrameHeader = {
     version,
@@ -322,6 +333,7 @@ export function decodeFrameHeader(bytes: Uint8Array): FrameHeader {
     minOccurredAt: getU64(view, OFF.minOccurredAt, 'minOccurredAt'),
     maxOccurredAt: getU64(view, OFF.maxOccurredAt, 'maxOccurredAt'),
     batchRoot: bytes.subarray(OFF.batchRoot, OFF.batchRoot + BATCH_ROOT_BYTES),
+    prevChainHash: bytes.subarray(OFF.prevChainHash, OFF.prevChainHash + CHAIN_HASH_BYTES),
   };
   checkFields(header, bad);
   return header;

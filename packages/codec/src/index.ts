@@ -38,6 +38,7 @@ export { EVENT_JSON_SCHEMA, type JsonSchema, RFC3339_PATTERN } from './event-jso
 export { FORMAT_VERSION, RECORD_ENCODING_POSITIONAL } from './format-version';
 export {
   BATCH_ROOT_BYTES,
+  CHAIN_HASH_BYTES,
   decodeFrameHeader,
   encodeFrameHeader,
   FRAME_FLAGS,

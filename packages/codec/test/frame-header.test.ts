@@ -53,6 +53,7 @@ const headerArb: fc.Arbitrary<FrameHeaderFields> = fc
     t1: u64,
     t2: u64,
     batchRoot: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    prevChainHash: fc.uint8Array({ minLength: 32, maxLength: 32 }),
   })
   .map((r) => {
     const plainBodyLength = 9 + 5 * (r.recordCount - 1) + r.extraPlain;
@@ -73,6 +74,7 @@ const headerArb: fc.Arbitrary<FrameHeaderFields> = fc
       minOccurredAt: Math.min(r.t1, r.t2),
       maxOccurredAt: Math.max(r.t1, r.t2),
       batchRoot: r.batchRoot,
+      prevChainHash: r.prevChainHash,
     };
   });
 
@@ -139,7 +141,7 @@ describe('frame-header', () => {
       [24, 0x01, 'BAD_FRAME_HEADER', /batchIndex ≤ 2\^53 − 1/],
       [40, 0xff, 'BAD_FRAME_HEADER', /expected recordCount 1…65536, got/],
       [44, 0xff, 'BAD_FRAME_HEADER', /plainBodyLength/],
-      [143, 1, 'BAD_FRAME_HEADER', /reserved bytes 128–143/],
+      [175, 1, 'BAD_FRAME_HEADER', /reserved bytes 160–175/],
       [80, 0xff, 'BAD_FRAME_HEADER', /minOccurredAt/],
     ];
     for (const [at, value, code, message] of cases) {
@@ -162,8 +164,8 @@ describe('frame-header', () => {
     bad({ logId: new Uint8Array(15) }, /expected logId of 16 bytes, got 15/);
     bad({ minOccurredAt: 5, maxOccurredAt: 4 }, /minOccurredAt ≤ maxOccurredAt, got 5 > 4/);
     bad({ recordCount: 0 }, /recordCount 1…65536, got 0/);
-    expect(thrown(() => decodeFrameHeader(new Uint8Array(143))).message).toMatch(
-      /at least 144 bytes, got 143/,
+    expect(thrown(() => decodeFrameHeader(new Uint8Array(175))).message).toMatch(
+      /at least 176 bytes, got 175/,
     );
     expect(thrown(() => encodeFrameHeader(base, new Uint8Array(100))).code).toBe('BUFFER_TOO_SMALL');
   });

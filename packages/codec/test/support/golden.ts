@@ -135,6 +135,7 @@ export function goldenPlainFrameFields(plainBodyLength: number, batchRoot: Uint8
     minOccurredAt: GOLDEN_OCCURRED_AT,
     maxOccurredAt: GOLDEN_OCCURRED_AT + 1000,
     batchRoot,
+    prevChainHash: seq(32, 0xa0),
   };
 }
 
@@ -154,6 +155,7 @@ export const GOLDEN_SEALED_HEADER: FrameHeaderFields = {
   minOccurredAt: GOLDEN_OCCURRED_AT,
   maxOccurredAt: GOLDEN_OCCURRED_AT + 999,
   batchRoot: seq(32, 0x80),
+  prevChainHash: seq(32, 0xc0),
 };
 
 /** Converts Buffer views (what decoders return) to plain Uint8Arrays, deeply, for `toEqual`. */
