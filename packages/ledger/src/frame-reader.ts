@@ -1,0 +1,56 @@
+/**
+ * Opening a stored frame: header decode, data key lookup, AES-GCM open with the header as AAD,
+ * snappy decompress, batch body split into leaf views. Used by the read path and by restart replay.
+ * Returned leaves are views into one fresh buffer owned by the caller.
+ */
+import {
+  decodeBatchBody,
+  decodeFrameHeader,
+  decompressBody,
+  FRAME_HEADER_BYTES,
+  type FrameHeader,
+} from '@sealog/codec';
+import { openFrame } from '@sealog/crypto-envelope';
+import type { DataKeys } from './data-keys';
+import { LedgerError } from './errors';
+
+/** A decoded frame. */
+export interface OpenedFrame {
+  readonly header: FrameHeader;
+  /** The records (leaf bytes), in leaf order. */
+  readonly leaves: Uint8Array[];
+}
+
+/**
+ * Decrypts and decodes a frame.
+ * @throws {LedgerError} `CORRUPT` when the header, tag or body does not check; `KEY_MISSING`.
+ */
+export function openStoredFrame(frame: Uint8Array, keys: DataKeys): OpenedFrame {
+  let header: FrameHeader;
+  try {
+    header = decodeFrameHeader(frame);
+  } catch (error) {
+    throw new LedgerError('CORRUPT', `frame header: ${(error as Error).message}`, { cause: error });
+  }
+  const stored = frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + header.storedBodyLength);
+  if (stored.length !== header.storedBodyLength) {
+    throw new LedgerError(
+      'CORRUPT',
+      `frame ${header.batchIndex}: stored body is ${stored.length} bytes, header says ${header.storedBodyLength}`,
+    );
+  }
+  try {
+    let body: Uint8Array = stored;
+    if (header.encrypted) {
+      const key = keys.get(Buffer.from(header.keyId).toString('hex'));
+      body = openFrame(key, header.nonce, frame.subarray(0, FRAME_HEADER_BYTES), stored);
+    }
+    const plain = header.compressed ? decompressBody(body, header.plainBodyLength) : body;
+    return { header, leaves: decodeBatchBody(plain, header.recordCount) };
+  } catch (error) {
+    if (error instanceof LedgerError) throw error;
+    throw new LedgerError('CORRUPT', `frame ${header.batchIndex}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,20 @@
+/** @sealog/ledger — the write path and read path of sealog logs. */
+export { CHAIN_BYTES, GENESIS_CHAIN, nextChainHash } from './chain-hash';
+export { CHECKPOINTS_FILE, CheckpointLog, type StoredCheckpoint } from './checkpoint-log';
+export { DATA_KEYS_FILE, DataKeys } from './data-keys';
+export { LedgerError, type LedgerErrorCode, type LedgerIssue } from './errors';
+export { type OpenedFrame, openStoredFrame } from './frame-reader';
+export { type AppendOptions, createLedger, Ledger, type LedgerOptions, type LogConfig } from './ledger';
+export { GENERATED_MASTER_KEY_ID, LedgerKeys, type MasterKeySource } from './ledger-keys';
+export {
+  type AppendResult,
+  CHAIN_EXTENSION_PREFIX,
+  INTEGRITY_ALGO_VERSION,
+  type LogIdentity,
+  LogWriter,
+  type LogWriterOptions,
+  logIdBytes,
+  type ReadRecord,
+} from './log-writer';
+export { entityKeyOf, type PreparedRecord, personalAad, RecordPreparer, subjectIdOf } from './record-prep';
+export { type EntityHead, readSnapshot, SNAPSHOT_FILE, type StateSnapshot } from './state-snapshot';

@@ -1,0 +1,276 @@
+/**
+ * The ledger: several logs (one per retention class by default) in one data directory, sharing
+ * key material. `append` validates a batch as a whole, assigns event ids and receive times,
+ * answers idempotent repeats, seals personal data, and hands records to each log's writer.
+ *
+ * Not here: HTTP/gRPC, auth, search (apps/server and the index package).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type NormalizedEvent, validateBatch } from '@sealog/codec';
+import type { Keyring } from '@sealog/crypto-envelope';
+import { v7 as uuidv7 } from 'uuid';
+import { LedgerError, type LedgerIssue } from './errors';
+import { LedgerKeys } from './ledger-keys';
+import { type AppendResult, LogWriter, type LogWriterOptions, type ReadRecord } from './log-writer';
+import { type PreparedRecord, RecordPreparer } from './record-prep';
+
+/** One log of the ledger. */
+export interface LogConfig {
+  /** Log id: directory name under `logs/`, 1..64 chars `[A-Za-z0-9._-]`. */
+  readonly id: string;
+  /** Retention classes routed to this log (default: `[id]`). */
+  readonly retentionClasses?: readonly string[];
+  /** Checkpoint origin / note key name (default `sealog/<id>`). */
+  readonly origin?: string;
+}
+
+/** Options of {@link createLedger}. */
+export interface LedgerOptions extends LogWriterOptions {
+  /** Data directory (`logs/`, `keys/` live under it); created when missing. */
+  readonly dir: string;
+  /** Logs to open (default one log `default` for retention class `default`). */
+  readonly logs?: readonly LogConfig[];
+  /** Master keys from configuration; default: `<dir>/keys/master.key`, generated on first start. */
+  readonly keyring?: Keyring;
+  /** Receives one-line notices that operators must see (e.g. "generated a new master key"). */
+  readonly onNotice?: (message: string) => void;
+  /** Clock for `received_at` (epoch ms). */
+  readonly now?: () => number;
+}
+
+/** Options of {@link Ledger.append}. */
+export interface AppendOptions {
+  /** `durable` (default): resolve after fsync; `accepted`: resolve once queued. */
+  readonly wait?: 'durable' | 'accepted';
+  /** Producer id: each producer gets its own queue lane (fairness). */
+  readonly producer?: string;
+  /** `wait` (default): wait for queue room; `reject`: throw `BACKPRESSURE` when full. */
+  readonly onFull?: 'wait' | 'reject';
+  /** JSON byte length of each event when the caller already knows it (HTTP bodies). */
+  readonly byteLengths?: readonly number[];
+}
+
+const LOG_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Opens the ledger in `options.dir`: key material, then every log (each recovered and checked
+ * against its last signed checkpoint).
+ *
+ * @throws {LedgerError} `BAD_ARGUMENT` for invalid log configuration; recovery errors of a log.
+ * @example
+ * const ledger = await createLedger({ dir: './sealog-data' });
+ * const [r] = await ledger.append([{ tenant_id: 'acme', occurred_at: Date.now(), action: 'user.login',
+ *   actor: { id: 'u1', type: 'user' }, resource: { type: 'session', id: 's1' } }]);
+ * console.log(r.leaf_index, r.integrity);
+ * await ledger.close();
+ */
+export async function createLedger(options: LedgerOptions): Promise<Ledger> {
+  const configs = options.logs ?? [{ id: 'default' }];
+  const seen = new Set<string>();
+  const routes = new Map<string, string>();
+  for (const c of configs) {
+    if (!LOG_ID_RE.test(c.id)) {
+      throw new LedgerError(
+        'BAD_ARGUMENT',
+        `log id must be 1..64 chars [A-Za-z0-9._-], got ${JSON.stringify(c.id)}`,
+      );
+    }
+    if (seen.has(c.id)) throw new LedgerError('BAD_ARGUMENT', `log id ${c.id} configured twice`);
+    seen.add(c.id);
+    for (const rc of c.retentionClasses ?? [c.id]) {
+      if (routes.has(rc)) throw new LedgerError('BAD_ARGUMENT', `retention class ${rc} routed to two logs`);
+      routes.set(rc, c.id);
+    }
+  }
+  mkdirSync(join(options.dir, 'logs'), { recursive: true });
+  const notice = options.onNotice ?? ((m: string) => process.emitWarning(m, 'SealogNotice'));
+  const keys = await LedgerKeys.open(
+    options.dir,
+    options.keyring === undefined ? { generate: true } : { keyring: options.keyring },
+    notice,
+  );
+  const writers = new Map<string, LogWriter>();
+  try {
+    for (const c of configs) {
+      const origin = c.origin ?? `sealog/${c.id}`;
+      const signer = await keys.signer(c.id, origin);
+      writers.set(
+        c.id,
+        await LogWriter.open({
+          dataDir: options.dir,
+          logId: c.id,
+          origin,
+          signer,
+          keyring: keys.keyring,
+          options,
+        }),
+      );
+    }
+  } catch (error) {
+    for (const w of writers.values()) await w.close().catch(() => {});
+    throw error;
+  }
+  return new Ledger(options, keys, writers, routes);
+}
+
+/** See {@link createLedger}. */
+export class Ledger {
+  /** The data directory. */
+  readonly dir: string;
+  private readonly keys: LedgerKeys;
+  private readonly writers: Map<string, LogWriter>;
+  private readonly routes: Map<string, string>;
+  private readonly preparer: RecordPreparer;
+  private readonly now: () => number;
+  private closed = false;
+
+  /** Use {@link createLedger}. */
+  constructor(
+    options: LedgerOptions,
+    keys: LedgerKeys,
+    writers: Map<string, LogWriter>,
+    routes: Map<string, string>,
+  ) {
+    this.dir = options.dir;
+    this.keys = keys;
+    this.writers = writers;
+    this.routes = routes;
+    this.preparer = new RecordPreparer(keys);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Retention classes this ledger accepts. */
+  get retentionClasses(): ReadonlySet<string> {
+    return new Set(this.routes.keys());
+  }
+
+  /** The logs, by id. */
+  logs(): LogWriter[] {
+    return [...this.writers.values()];
+  }
+
+  /**
+   * The log with this id.
+   * @throws {LedgerError} `UNKNOWN_LOG`.
+   */
+  log(logId: string): LogWriter {
+    const w = this.writers.get(logId);
+    if (w === undefined) throw new LedgerError('UNKNOWN_LOG', `no log ${JSON.stringify(logId)}`);
+    return w;
+  }
+
+  /**
+   * Appends a batch of events. The batch is validated as a whole: one invalid event rejects all
+   * of them with `INVALID_EVENT` (issues carry index and path) and nothing is stored. A repeated
+   * client `event_id` within a tenant returns the original result with `status: "duplicate"`.
+   *
+   * @returns one result per event, in input order: `stored` (durable) or `accepted` (queued).
+   * @throws {LedgerError} `INVALID_EVENT`, `BACKPRESSURE` (with `onFull: 'reject'`), `CLOSED`, `FAILED`.
+   */
+  async append(events: readonly unknown[], options: AppendOptions = {}): Promise<AppendResult[]> {
+    if (this.closed) throw new LedgerError('CLOSED', 'ledger is closed');
+    const validated = validateBatch(
+      events,
+      options.byteLengths === undefined
+        ? { retentionClasses: this.retentionClasses }
+        : { retentionClasses: this.retentionClasses, byteLengths: options.byteLengths },
+    );
+    if (!validated.ok) {
+      const issues: LedgerIssue[] = validated.errors.map((e) => ({
+        index: e.index,
+        path: e.path,
+        code: e.code,
+        message: e.message,
+      }));
+      throw new LedgerError(
+        'INVALID_EVENT',
+        `${issues.length} invalid field(s) in the batch; nothing stored`,
+        {
+          issues,
+        },
+      );
+    }
+    const normalized = validated.events;
+    const receivedAt = this.now();
+    /** Position of a repeated client id in this batch → position of its first occurrence. */
+    const repeats = new Map<number, number>();
+    const results: (AppendResult | Promise<AppendResult>)[] = new Array(normalized.length);
+    // Group by log, keep input positions.
+    const perLog = new Map<LogWriter, { records: PreparedRecord[]; keys: string[]; positions: number[] }>();
+    const batchIds = new Map<string, number>();
+    for (let i = 0; i < normalized.length; i++) {
+      const event: NormalizedEvent = normalized[i]!;
+      const writer = this.writers.get(this.routes.get(event.retention_class)!)!;
+      const clientId = event.event_id;
+      if (clientId !== undefined) {
+        const dup = writer.duplicateOf(event.tenant_id, clientId);
+        if (dup !== undefined) {
+          results[i] = dup;
+          continue;
+        }
+        // The same id twice in one batch: the second is a duplicate of the first.
+        const key = `${event.tenant_id}\u0000${clientId}`;
+        const first = batchIds.get(key);
+        if (first !== undefined) {
+          repeats.set(i, first);
+          continue;
+        }
+        batchIds.set(key, i);
+      }
+      const eventId = clientId ?? uuidv7();
+      const prepared = await this.preparer.prepare(event, eventId, receivedAt);
+      let group = perLog.get(writer);
+      if (group === undefined) {
+        group = { records: [], keys: [], positions: [] };
+        perLog.set(writer, group);
+      }
+      group.records.push(prepared);
+      group.keys.push(`${event.tenant_id}\u0000${eventId}`);
+      group.positions.push(i);
+    }
+    for (const [writer, group] of perLog) {
+      const promises = await writer.enqueue(group.records, group.keys, {
+        ...(options.producer === undefined ? {} : { producer: options.producer }),
+        ...(options.onFull === undefined ? {} : { onFull: options.onFull }),
+      });
+      for (let j = 0; j < promises.length; j++) {
+        const pos = group.positions[j]!;
+        results[pos] =
+          options.wait === 'accepted'
+            ? { event_id: group.records[j]!.eventId, status: 'accepted', log_id: writer.logId }
+            : promises[j]!;
+      }
+    }
+    // In-batch repeats resolve to their first occurrence, marked duplicate.
+    for (const [pos, first] of repeats) {
+      results[pos] = Promise.resolve(results[first]!).then((r) => ({ ...r, status: 'duplicate' as const }));
+    }
+    return Promise.all(results);
+  }
+
+  /**
+   * Reads a record by position.
+   * @throws {LedgerError} `UNKNOWN_LOG`, `NOT_FOUND`, `CORRUPT`.
+   */
+  read(logId: string, leafIndex: number): Promise<ReadRecord> {
+    return this.log(logId).read(leafIndex);
+  }
+
+  /** Signs a checkpoint on every log now (normally done on a timer). */
+  async checkpoint(): Promise<void> {
+    for (const w of this.writers.values()) await w.checkpoint();
+  }
+
+  /** Key material (for erasure and reads of personal fields). */
+  get keyMaterial(): LedgerKeys {
+    return this.keys;
+  }
+
+  /** Stops accepting, writes everything accepted, signs final checkpoints, closes every log. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.writers.values()) await w.close();
+  }
+}

@@ -1,0 +1,786 @@
+/**
+ * One log: its queue, its single sequencer/writer, its segment store, Merkle tree, checkpoints
+ * and derived state. The only place that decides leaf order and frame order for this log.
+ *
+ * Write path per batch (docs/RECOVERY.md): dequeue ≤ N prepared records or wait ≤ T ms →
+ * assign consecutive leaf indexes and entity links → assemble + leaf-hash each record → batch
+ * root → batch body → snappy → nonce → frame header (AAD) → AES-256-GCM → chain hash → segment
+ * append. When the segment store reports the frame durable: tree append (tiles), callers resolved.
+ * Checkpoints are signed on a timer over the durable tree.
+ *
+ * Not here: validation, personal-data sealing (record-prep.ts), routing events to logs (ledger.ts).
+ */
+import { hash as nodeHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  assembleRecord,
+  compressBody,
+  decodeRecord,
+  type EntityLink,
+  encodeBatchBody,
+  encodeFrameHeader,
+  FRAME_HEADER_BYTES,
+  GCM_TAG_BYTES,
+  LOG_ID_BYTES,
+  RECORD_ENCODING_POSITIONAL,
+  type StoredRecord,
+} from '@sealog/codec';
+import {
+  formatIntegrity,
+  type Keyring,
+  type NoteSigner,
+  NoteVerifier,
+  signCheckpoint,
+} from '@sealog/crypto-envelope';
+import { FileTileStore, hashLeaf, rootFromLeafHashes, TiledTree } from '@sealog/merkle';
+import { type BatchQueue, createBatchQueue, type Lane } from '@sealog/queue';
+import { type Durability, openSegmentStore, type SegmentStore } from '@sealog/segment-store';
+import { GENESIS_CHAIN, nextChainHash } from './chain-hash';
+import { CheckpointLog } from './checkpoint-log';
+import { DataKeys } from './data-keys';
+import { LedgerError } from './errors';
+import { openStoredFrame } from './frame-reader';
+import type { PreparedRecord } from './record-prep';
+import { type EntityHead, type IdempotentResult, readSnapshot, writeSnapshot } from './state-snapshot';
+
+/** Version of the integrity string's algorithm field: RFC 9162 SHA-256 leaf hash, format 1. */
+export const INTEGRITY_ALGO_VERSION = 'rfc9162.v1';
+/** Extension line prefix carrying the chain hash in checkpoints. */
+export const CHAIN_EXTENSION_PREFIX = 'sealog-chain ';
+
+/** Tuning of one log writer (all have defaults). */
+export interface LogWriterOptions {
+  /** Records per batch, 1..65536 (default 2048). */
+  readonly batchMaxRecords?: number;
+  /** Longest wait to fill a batch, ms (default 2). */
+  readonly batchMaxWaitMs?: number;
+  /** Queue capacity in records (default 65536). */
+  readonly queueMaxRecords?: number;
+  /** Queue capacity in bytes of record bodies (default 64 MiB). */
+  readonly queueMaxBytes?: number;
+  /** Frame bytes allowed between "built" and "durable" before the writer waits (default 32 MiB). */
+  readonly maxInflightBytes?: number;
+  /** Segment rotation size in bytes (default 64 MiB). */
+  readonly segmentBytes?: number;
+  /** Durability of frames (default group commit). */
+  readonly durability?: Durability;
+  /** Sign a checkpoint at most this often when the tree grew, ms (default 1000). */
+  readonly checkpointIntervalMs?: number;
+  /** Write the state snapshot at most this often, ms (default 10000). */
+  readonly snapshotIntervalMs?: number;
+  /** Idempotency keys remembered per log (default 1,000,000). */
+  readonly idempotencyWindow?: number;
+  /** Compress batch bodies (default true). */
+  readonly compress?: boolean;
+}
+
+/** One stored record's acknowledgement. */
+export interface AppendResult {
+  readonly event_id: string;
+  readonly status: 'stored' | 'duplicate' | 'accepted';
+  readonly log_id: string;
+  /** Absent only for `accepted`. */
+  readonly leaf_index?: number;
+  /** Hex RFC 9162 leaf hash (`verification_hash`); absent only for `accepted`. */
+  readonly leaf_hash?: string;
+  /** `keySetId::keyId::algoVersion::hashHex`; absent only for `accepted`. */
+  readonly integrity?: string;
+}
+
+/** A record read back by position. */
+export interface ReadRecord {
+  readonly logId: string;
+  readonly leafIndex: number;
+  /** The exact stored leaf bytes. */
+  readonly leaf: Uint8Array;
+  readonly leafHash: Uint8Array;
+  readonly record: StoredRecord;
+  readonly batchIndex: number;
+  /** Chain hash of the frame holding the record (`block_hash`), hex. */
+  readonly blockHash: string;
+}
+
+interface QueueItem {
+  readonly prepared: PreparedRecord;
+  readonly idemKey: string | undefined;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface InflightFrame {
+  readonly firstLeaf: number;
+  readonly bytes: number;
+  readonly done: Promise<void>;
+  /** Entity heads this frame replaced, in the order it replaced them (to roll back for snapshots). */
+  readonly undo: [string, EntityHead | undefined][];
+}
+
+/** Identity of a log, stored in `log.json`. */
+export interface LogIdentity {
+  readonly log_id: string;
+  readonly origin: string;
+  readonly public_key: string;
+}
+
+/** See module doc. Create with {@link LogWriter.open}. */
+export class LogWriter {
+  readonly logId: string;
+  readonly origin: string;
+  readonly dir: string;
+  readonly verifierKey: string;
+  private readonly logIdBytes: Uint8Array;
+  private readonly signer: NoteSigner;
+  private readonly verifier: NoteVerifier;
+  private readonly integrityKeyId: string;
+  private readonly store: SegmentStore;
+  private readonly keys: DataKeys;
+  private readonly checkpoints: CheckpointLog;
+  private readonly tree: TiledTree;
+  private readonly queue: BatchQueue<QueueItem>;
+  private readonly lanes = new Map<string, Lane<QueueItem>>();
+  private readonly heads: Map<string, EntityHead>;
+  private readonly idempotency: Map<string, IdempotentResult>;
+  /** Idempotency keys accepted but not yet durable: a repeat waits for the first. */
+  private readonly pendingIdem = new Map<string, Promise<AppendResult>>();
+  private readonly batchMaxRecords: number;
+  private readonly batchMaxWaitMs: number;
+  private readonly maxInflightBytes: number;
+  private readonly checkpointIntervalMs: number;
+  private readonly snapshotIntervalMs: number;
+  private readonly idempotencyWindow: number;
+  private readonly compress: boolean;
+  private nextLeaf: number;
+  private nextBatch: number;
+  private chain: Uint8Array;
+  /** Chain hash and batch index of the newest durable frame (for checkpoints). */
+  private durableChain: { batchIndex: number; chain: Uint8Array } | undefined;
+  private inflight: InflightFrame[] = [];
+  private inflightBytes = 0;
+  private writerDone: Promise<void> = Promise.resolve();
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointing: Promise<void> | undefined;
+  private lastSnapshotAt = 0;
+  private lastSnapshotSize = 0;
+  private failure: Error | undefined;
+  private closed = false;
+  private appended = 0;
+
+  private constructor(init: {
+    logId: string;
+    origin: string;
+    dir: string;
+    signer: NoteSigner;
+    store: SegmentStore;
+    keys: DataKeys;
+    checkpoints: CheckpointLog;
+    tree: TiledTree;
+    heads: Map<string, EntityHead>;
+    idempotency: Map<string, IdempotentResult>;
+    nextLeaf: number;
+    nextBatch: number;
+    chain: Uint8Array;
+    options: LogWriterOptions;
+  }) {
+    const o = init.options;
+    this.logId = init.logId;
+    this.origin = init.origin;
+    this.dir = init.dir;
+    this.signer = init.signer;
+    this.verifierKey = init.signer.verifierKey;
+    this.verifier = NoteVerifier.parse(init.signer.verifierKey);
+    this.integrityKeyId = this.verifierKey.split('+')[1] ?? 'unknown';
+    this.logIdBytes = logIdBytes(init.logId);
+    this.store = init.store;
+    this.keys = init.keys;
+    this.checkpoints = init.checkpoints;
+    this.tree = init.tree;
+    this.heads = init.heads;
+    this.idempotency = init.idempotency;
+    this.nextLeaf = init.nextLeaf;
+    this.nextBatch = init.nextBatch;
+    this.chain = init.chain;
+    this.durableChain =
+      init.nextBatch > 0 ? { batchIndex: init.nextBatch - 1, chain: init.chain } : undefined;
+    this.batchMaxRecords = o.batchMaxRecords ?? 2048;
+    this.batchMaxWaitMs = o.batchMaxWaitMs ?? 2;
+    this.maxInflightBytes = o.maxInflightBytes ?? 32 * 1024 * 1024;
+    this.checkpointIntervalMs = o.checkpointIntervalMs ?? 1000;
+    this.snapshotIntervalMs = o.snapshotIntervalMs ?? 10_000;
+    this.idempotencyWindow = o.idempotencyWindow ?? 1_000_000;
+    this.compress = o.compress ?? true;
+    this.lastSnapshotSize = init.nextLeaf;
+    this.lastSnapshotAt = Date.now();
+    this.queue = createBatchQueue<QueueItem>({
+      maxItems: o.queueMaxRecords ?? 65_536,
+      maxBytes: o.queueMaxBytes ?? 64 * 1024 * 1024,
+      sizeOf: (item) => item.prepared.body.length,
+    });
+  }
+
+  /**
+   * Opens (creating on first use) the log at `<dataDir>/logs/<logId>`, recovers it and starts its
+   * writer. Refuses to start when the recovered tree does not match the last signed checkpoint.
+   *
+   * @throws {LedgerError} `CHECKPOINT_MISMATCH`, `CORRUPT`, `KEY_MISSING`; segment-store errors.
+   */
+  static async open(args: {
+    dataDir: string;
+    logId: string;
+    origin: string;
+    signer: NoteSigner;
+    keyring: Keyring;
+    options: LogWriterOptions;
+  }): Promise<LogWriter> {
+    const { logId, origin, signer, keyring, options } = args;
+    const dir = join(args.dataDir, 'logs', logId);
+    mkdirSync(dir, { recursive: true });
+    const durable = (options.durability?.mode ?? 'group') !== 'none';
+    const identity: LogIdentity = { log_id: logId, origin, public_key: signer.verifierKey };
+    writeFileSync(join(dir, 'log.json'), `${JSON.stringify(identity, null, 2)}\n`);
+    const keys = DataKeys.open(dir, keyring, durable);
+    const verifier = NoteVerifier.parse(signer.verifierKey);
+    const checkpoints = CheckpointLog.open(dir, verifier, durable);
+    const store = await openSegmentStore({
+      dir,
+      logId,
+      durability: options.durability ?? { mode: 'group' },
+      segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
+      segmentMeta: () => Buffer.from(keys.currentKeyIdHex ?? '', 'utf8'),
+    });
+
+    // Where the durable log ends: the last frame's header.
+    let nextLeaf = 0;
+    let nextBatch = 0;
+    let chain = GENESIS_CHAIN;
+    const last = await store.locate(store.recovery.lastKey);
+    if (store.recovery.lastKey >= 0 && last !== undefined) {
+      const frame = await store.readFrame(last.segment, last.offset);
+      const opened = openStoredFrame(frame.payload, keys);
+      nextLeaf = opened.header.firstLeafIndex + opened.header.recordCount;
+      nextBatch = opened.header.batchIndex + 1;
+      chain = nextChainHash(opened.header.prevChainHash, opened.header.batchRoot, frame.payload);
+    }
+
+    // Tree: tiles are trusted up to the last checkpoint; frames after it are replayed.
+    const checkpoint = checkpoints.latest?.checkpoint;
+    const treeFrom = Math.min(checkpoint?.size ?? 0, nextLeaf);
+    if (checkpoint !== undefined && checkpoint.size > nextLeaf) {
+      throw new LedgerError(
+        'CHECKPOINT_MISMATCH',
+        `log ${logId}: the last checkpoint covers ${checkpoint.size} leaves but the segments hold only ${nextLeaf} — data was lost or rolled back; refusing to start`,
+      );
+    }
+    const tiles = new FileTileStore(join(dir, 'tiles'), { fsync: false });
+    let tree = await openTreeAt(tiles, treeFrom);
+    if (checkpoint !== undefined && checkpoint.size > 0) {
+      let root: Uint8Array | undefined;
+      try {
+        root = tree.root();
+      } catch {
+        root = undefined;
+      }
+      if (root === undefined || !Buffer.from(root).equals(Buffer.from(checkpoint.rootHash))) {
+        // Tiles lost (e.g. power loss before the page cache reached disk): rebuild from the log.
+        tree = await openTreeAt(tiles, 0, true);
+      }
+    }
+
+    const snapshot = readSnapshot(dir);
+    const useSnapshot = snapshot !== undefined && snapshot.size <= nextLeaf;
+    const heads = useSnapshot ? snapshot.heads : new Map<string, EntityHead>();
+    const idempotency = useSnapshot ? snapshot.idempotency : new Map<string, IdempotentResult>();
+
+    // Replay frames after what the tree and the snapshot cover (bounded by the checkpoint and
+    // snapshot intervals, not by the log size).
+    const snapshotSize = useSnapshot ? snapshot.size : 0;
+    const replayFrom = Math.min(tree.size, snapshotSize);
+    if (replayFrom < nextLeaf) {
+      const start = await store.locate(replayFrom);
+      for (const seg of await store.listSegments()) {
+        if (start !== undefined && seg.number < start.segment) continue;
+        for await (const f of store.iterateFrames(seg.number)) {
+          if (start !== undefined && f.key < start.key) continue;
+          const opened = openStoredFrame(f.payload, keys);
+          const first = opened.header.firstLeafIndex;
+          const hashes: Uint8Array[] = [];
+          for (let i = 0; i < opened.leaves.length; i++) {
+            const leafIndex = first + i;
+            const leaf = opened.leaves[i]!;
+            const leafHash = hashLeaf(leaf);
+            if (leafIndex >= tree.size) hashes.push(leafHash);
+            if (leafIndex >= snapshotSize) {
+              const rec = decodeRecord(leaf);
+              heads.set(entityKey(rec), { leafIndex, leafHash });
+              idempotency.set(`${rec.tenant_id}\u0000${rec.event_id}`, { leafIndex, leafHash });
+            }
+          }
+          if (hashes.length > 0) await tree.appendLeafHashes(hashes);
+        }
+      }
+      await tree.flush();
+    }
+    if (tree.size !== nextLeaf) {
+      throw new LedgerError(
+        'CORRUPT',
+        `log ${logId}: rebuilt tree has ${tree.size} leaves, segments hold ${nextLeaf}`,
+      );
+    }
+    if (checkpoint !== undefined) {
+      const root = await tree.rootAt(checkpoint.size);
+      if (!Buffer.from(root).equals(Buffer.from(checkpoint.rootHash))) {
+        throw new LedgerError(
+          'CHECKPOINT_MISMATCH',
+          `log ${logId}: the tree rebuilt from the segments has root ${hex(root)} at size ${checkpoint.size}, but the last signed checkpoint says ${hex(checkpoint.rootHash)} — the log was modified; refusing to start`,
+        );
+      }
+    }
+
+    // Nonce rule: never resume sealing under a key that sealed before this start.
+    keys.rotate();
+    const writer = new LogWriter({
+      logId,
+      origin,
+      dir,
+      signer,
+      store,
+      keys,
+      checkpoints,
+      tree,
+      heads,
+      idempotency,
+      nextLeaf,
+      nextBatch,
+      chain,
+      options,
+    });
+    writer.start();
+    return writer;
+  }
+
+  /** Leaves durable in the tree. */
+  get treeSize(): number {
+    return this.tree.size;
+  }
+
+  /** Records appended (acknowledged durable) since open. */
+  get appendedRecords(): number {
+    return this.appended;
+  }
+
+  private start(): void {
+    this.writerDone = this.runWriter();
+    this.checkpointTimer = setInterval(() => {
+      void this.checkpoint().catch(() => {});
+    }, this.checkpointIntervalMs);
+    this.checkpointTimer.unref();
+  }
+
+  /** The lane of one producer (fairness between producers is per lane). */
+  private lane(producer: string): Lane<QueueItem> {
+    let lane = this.lanes.get(producer);
+    if (lane === undefined) {
+      lane = this.queue.lane(producer);
+      this.lanes.set(producer, lane);
+    }
+    return lane;
+  }
+
+  /**
+   * Looks up an idempotency key: the original result when known (durable or in flight).
+   */
+  duplicateOf(tenantId: string, eventId: string): Promise<AppendResult> | AppendResult | undefined {
+    const key = `${tenantId}\u0000${eventId}`;
+    const pending = this.pendingIdem.get(key);
+    if (pending !== undefined) {
+      return pending.then((r) => ({ ...r, status: 'duplicate' as const }));
+    }
+    const done = this.idempotency.get(key);
+    if (done === undefined) return undefined;
+    return this.result(eventId, done.leafIndex, done.leafHash, 'duplicate');
+  }
+
+  /**
+   * Enqueues prepared records (all or nothing). Returns one promise per record that resolves when
+   * it is durable. With `onFull: 'reject'` a full queue throws `BACKPRESSURE` instead of waiting.
+   */
+  async enqueue(
+    records: readonly PreparedRecord[],
+    idemKeys: readonly (string | undefined)[],
+    options: { producer?: string; onFull?: 'wait' | 'reject'; signal?: AbortSignal } = {},
+  ): Promise<Promise<AppendResult>[]> {
+    if (this.failure !== undefined) throw this.failedError();
+    if (this.closed) throw new LedgerError('CLOSED', `log ${this.logId} is closed`);
+    const items: QueueItem[] = new Array(records.length);
+    const promises: Promise<AppendResult>[] = new Array(records.length);
+    for (let i = 0; i < records.length; i++) {
+      let resolve!: (r: AppendResult) => void;
+      let reject!: (e: Error) => void;
+      promises[i] = new Promise<AppendResult>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // Unobserved rejections (wait=accepted callers) must not crash the process.
+      promises[i]!.catch(() => {});
+      items[i] = { prepared: records[i]!, idemKey: idemKeys[i], resolve, reject };
+    }
+    const lane = this.lane(options.producer ?? 'default');
+    if (options.onFull === 'reject') {
+      if (lane.tryEnqueue(items) === 'full') {
+        throw new LedgerError(
+          'BACKPRESSURE',
+          `log ${this.logId}: queue full (${this.queue.size} records waiting)`,
+        );
+      }
+    } else {
+      await lane.enqueue(items, options.signal === undefined ? {} : { signal: options.signal });
+    }
+    for (let i = 0; i < items.length; i++) {
+      const key = items[i]!.idemKey;
+      if (key !== undefined) this.pendingIdem.set(key, promises[i]!);
+    }
+    return promises;
+  }
+
+  private result(
+    eventId: string,
+    leafIndex: number,
+    leafHash: Uint8Array,
+    status: 'stored' | 'duplicate',
+  ): AppendResult {
+    const hashHex = hex(leafHash);
+    return {
+      event_id: eventId,
+      status,
+      log_id: this.logId,
+      leaf_index: leafIndex,
+      leaf_hash: hashHex,
+      integrity: formatIntegrity({
+        keySetId: this.logId,
+        keyId: this.integrityKeyId,
+        algoVersion: INTEGRITY_ALGO_VERSION,
+        hashHex,
+      }),
+    };
+  }
+
+  /** The writer loop: the single sequencer of this log. */
+  private async runWriter(): Promise<void> {
+    for (;;) {
+      const batch = await this.queue.dequeue({
+        maxItems: this.batchMaxRecords,
+        maxWaitMs: this.batchMaxWaitMs,
+      });
+      if (batch === null) break;
+      if (this.failure !== undefined) {
+        for (const item of batch) item.reject(this.failedError());
+        continue;
+      }
+      try {
+        this.writeBatch(batch);
+      } catch (error) {
+        this.fail(error);
+        for (const item of batch) item.reject(this.failedError());
+        continue;
+      }
+      // Bound memory between "built" and "durable": wait for the oldest frames.
+      while (this.inflightBytes > this.maxInflightBytes && this.inflight.length > 0) {
+        await this.inflight[0]!.done;
+      }
+    }
+    while (this.inflight.length > 0) await this.inflight[0]!.done;
+  }
+
+  /** Builds and appends one frame from a batch (synchronous up to the segment append). */
+  private writeBatch(batch: QueueItem[]): void {
+    const count = batch.length;
+    const firstLeaf = this.nextLeaf;
+    const leaves: Uint8Array[] = new Array(count);
+    const hashes: Uint8Array[] = new Array(count);
+    let minT = Number.POSITIVE_INFINITY;
+    let maxT = 0;
+    const undo: [string, EntityHead | undefined][] = [];
+    for (let i = 0; i < count; i++) {
+      const p = batch[i]!.prepared;
+      const leafIndex = firstLeaf + i;
+      const head = this.heads.get(p.entityKey);
+      undo.push([p.entityKey, head]);
+      const prev: EntityLink | null = head === undefined ? null : head;
+      const leaf = assembleRecord(prev, p.body);
+      const leafHash = hashLeaf(leaf);
+      leaves[i] = leaf;
+      hashes[i] = leafHash;
+      this.heads.set(p.entityKey, { leafIndex, leafHash });
+      if (p.occurredAt < minT) minT = p.occurredAt;
+      if (p.occurredAt > maxT) maxT = p.occurredAt;
+    }
+    const batchRoot = rootFromLeafHashes(hashes);
+    const plain = encodeBatchBody(leaves);
+    const body = this.compress ? compressBody(plain) : plain;
+    const { key, sealer } = this.keys.sealer();
+    const nonce = sealer.nextNonce();
+    const frame = new Uint8Array(FRAME_HEADER_BYTES + body.length + GCM_TAG_BYTES);
+    const header = encodeFrameHeader(
+      {
+        recordEncoding: RECORD_ENCODING_POSITIONAL,
+        compressed: this.compress,
+        encrypted: true,
+        logId: this.logIdBytes,
+        batchIndex: this.nextBatch,
+        firstLeafIndex: firstLeaf,
+        recordCount: count,
+        plainBodyLength: plain.length,
+        storedBodyLength: body.length + GCM_TAG_BYTES,
+        keyId: key.keyId,
+        nonce,
+        minOccurredAt: minT,
+        maxOccurredAt: maxT,
+        batchRoot,
+        prevChainHash: this.chain,
+      },
+      frame,
+      0,
+    );
+    sealer.seal(nonce, header, body, frame.subarray(FRAME_HEADER_BYTES));
+    const chain = nextChainHash(this.chain, batchRoot, frame);
+    const batchIndex = this.nextBatch;
+    // Numbering is advanced before the append: a failed append fails the whole log (restart
+    // recovers from what is durable), so numbers are never reused within a process.
+    this.nextLeaf += count;
+    this.nextBatch += 1;
+    this.chain = chain;
+    const done = this.store
+      .append(frame, firstLeaf)
+      .then(() => this.onDurable(batch, firstLeaf, hashes, batchIndex, chain))
+      .catch((error: unknown) => {
+        // Rejecting an already-resolved item is a no-op, so this settles exactly the rest.
+        this.fail(error);
+        for (const item of batch) item.reject(this.failedError());
+      });
+    const entry: InflightFrame = { firstLeaf, bytes: frame.length, done, undo };
+    this.inflight.push(entry);
+    this.inflightBytes += frame.length;
+    void done.finally(() => {
+      const i = this.inflight.indexOf(entry);
+      if (i >= 0) this.inflight.splice(i, 1);
+      this.inflightBytes -= entry.bytes;
+    });
+  }
+
+  /** A frame is durable: grow the tree (in order), acknowledge its records. */
+  private async onDurable(
+    batch: QueueItem[],
+    firstLeaf: number,
+    hashes: Uint8Array[],
+    batchIndex: number,
+    chain: Uint8Array,
+  ): Promise<void> {
+    // Segment appends resolve in append order, so tree appends happen in leaf order.
+    const grown = this.tree.appendLeafHashes(hashes);
+    this.durableChain = { batchIndex, chain };
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i]!;
+      const leafIndex = firstLeaf + i;
+      const r = this.result(item.prepared.eventId, leafIndex, hashes[i]!, 'stored');
+      if (item.idemKey !== undefined) {
+        this.rememberIdempotent(item.idemKey, leafIndex, hashes[i]!);
+        this.pendingIdem.delete(item.idemKey);
+      }
+      item.resolve(r);
+    }
+    this.appended += batch.length;
+    await grown;
+  }
+
+  private rememberIdempotent(key: string, leafIndex: number, leafHash: Uint8Array): void {
+    this.idempotency.set(key, { leafIndex, leafHash });
+    if (this.idempotency.size > this.idempotencyWindow) {
+      const oldest = this.idempotency.keys().next().value as string;
+      this.idempotency.delete(oldest);
+    }
+  }
+
+  /**
+   * Signs a checkpoint of the durable tree if it grew since the last one, appends it to the
+   * checkpoint file (fsync'd), and writes the state snapshot when due. Safe to call any time.
+   */
+  async checkpoint(force = false): Promise<void> {
+    while (this.checkpointing !== undefined) await this.checkpointing;
+    this.checkpointing = (async () => {
+      await this.tree.flush();
+      // No await from here to the append: size, root and chain hash describe the same frames
+      // (onDurable updates the tree and the chain together, synchronously).
+      const size = this.tree.size;
+      const latest = this.checkpoints.latest?.checkpoint;
+      if (size > 0 && (latest === undefined || latest.size < size)) {
+        const chain = this.durableChain;
+        const extensions =
+          chain === undefined
+            ? []
+            : [`${CHAIN_EXTENSION_PREFIX}${chain.batchIndex} ${Buffer.from(chain.chain).toString('base64')}`];
+        const checkpoint = { origin: this.origin, size, rootHash: this.tree.root(), extensions };
+        this.checkpoints.append(signCheckpoint(checkpoint, this.signer), checkpoint);
+      }
+      const now = Date.now();
+      if (force || (now - this.lastSnapshotAt >= this.snapshotIntervalMs && size > this.lastSnapshotSize)) {
+        await writeSnapshot(this.dir, {
+          size,
+          heads: this.durableHeads(size),
+          idempotency: this.idempotency,
+        });
+        this.lastSnapshotAt = now;
+        this.lastSnapshotSize = size;
+      }
+    })();
+    try {
+      await this.checkpointing;
+    } finally {
+      this.checkpointing = undefined;
+    }
+  }
+
+  /**
+   * Entity heads as of the first `size` leaves: the live map runs ahead (it is updated when a
+   * frame is sequenced, before it is durable), so undo what frames at or past `size` changed,
+   * newest first.
+   */
+  private durableHeads(size: number): Map<string, EntityHead> {
+    const heads = new Map(this.heads);
+    for (let f = this.inflight.length - 1; f >= 0; f--) {
+      const frame = this.inflight[f]!;
+      if (frame.firstLeaf < size) continue;
+      for (let i = frame.undo.length - 1; i >= 0; i--) {
+        const [key, prev] = frame.undo[i]!;
+        if (prev === undefined) heads.delete(key);
+        else heads.set(key, prev);
+      }
+    }
+    return heads;
+  }
+
+  /** The latest signed checkpoint note, or `undefined` before the first. */
+  latestCheckpoint(): string | undefined {
+    return this.checkpoints.latest?.note;
+  }
+
+  /** Verifier used to open this log's checkpoints. */
+  get noteVerifier(): NoteVerifier {
+    return this.verifier;
+  }
+
+  /**
+   * Reads the record at `leafIndex` (decrypts one frame).
+   * @throws {LedgerError} `NOT_FOUND` beyond the durable tree; `CORRUPT` when the frame or leaf
+   *   does not check.
+   */
+  async read(leafIndex: number): Promise<ReadRecord> {
+    if (!Number.isSafeInteger(leafIndex) || leafIndex < 0 || leafIndex >= this.tree.size) {
+      throw new LedgerError(
+        'NOT_FOUND',
+        `log ${this.logId}: no durable leaf ${leafIndex} (tree size ${this.tree.size})`,
+      );
+    }
+    const at = await this.store.locate(leafIndex);
+    if (at === undefined)
+      throw new LedgerError('NOT_FOUND', `log ${this.logId}: leaf ${leafIndex} not in any frame`);
+    const frame = await this.store.readFrame(at.segment, at.offset);
+    const opened = openStoredFrame(frame.payload, this.keys);
+    const leaf = opened.leaves[leafIndex - opened.header.firstLeafIndex];
+    if (leaf === undefined) {
+      throw new LedgerError(
+        'CORRUPT',
+        `log ${this.logId}: frame ${opened.header.batchIndex} does not hold leaf ${leafIndex}`,
+      );
+    }
+    const leafHash = hashLeaf(leaf);
+    const chain = nextChainHash(opened.header.prevChainHash, opened.header.batchRoot, frame.payload);
+    return {
+      logId: this.logId,
+      leafIndex,
+      leaf,
+      leafHash,
+      record: decodeRecord(leaf),
+      batchIndex: opened.header.batchIndex,
+      blockHash: hex(chain),
+    };
+  }
+
+  /** RFC 9162 inclusion proof of `leafIndex` in the tree of `treeSize` leaves (O(log n) tile reads). */
+  inclusionProof(leafIndex: number, treeSize: number): Promise<Uint8Array[]> {
+    return this.tree.inclusionProof(leafIndex, treeSize);
+  }
+
+  /** RFC 9162 consistency proof between two tree sizes. */
+  consistencyProof(first: number, second: number): Promise<Uint8Array[]> {
+    return this.tree.consistencyProof(first, second);
+  }
+
+  /** Root hash of the tree at `size` ≤ current size. */
+  rootAt(size: number): Promise<Uint8Array> {
+    return this.tree.rootAt(size);
+  }
+
+  /** Head of the entity chain of `(tenant, type, id)`, if any record exists. */
+  entityHead(key: string): EntityHead | undefined {
+    return this.heads.get(key);
+  }
+
+  /** Segment store statistics (fsync latency etc.). */
+  storeStats(): ReturnType<SegmentStore['stats']> {
+    return this.store.stats();
+  }
+
+  /** Queue depth. */
+  queueDepth(): number {
+    return this.queue.size;
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = error instanceof Error ? error : new Error(String(error));
+  }
+
+  private failedError(): LedgerError {
+    return new LedgerError(
+      'FAILED',
+      `log ${this.logId} failed and accepts nothing more: ${this.failure?.message}`,
+      {
+        cause: this.failure,
+      },
+    );
+  }
+
+  /** Stops accepting, writes everything accepted, signs a final checkpoint, closes files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.close();
+    await this.writerDone;
+    if (this.checkpointTimer !== undefined) clearInterval(this.checkpointTimer);
+    if (this.failure === undefined) await this.checkpoint(true);
+    await this.store.close();
+  }
+}
+
+function entityKey(rec: StoredRecord): string {
+  return `${rec.tenant_id}\u0000${rec.resource.type}\u0000${rec.resource.id}`;
+}
+
+async function openTreeAt(tiles: FileTileStore, size: number, reset = false): Promise<TiledTree> {
+  if (reset) return TiledTree.open(tiles, 0);
+  try {
+    return await TiledTree.open(tiles, size);
+  } catch {
+    // Tiles missing for `size`: start over from 0 and replay.
+    return TiledTree.open(tiles, 0);
+  }
+}
+
+/** The fixed-width log id of frame headers: SHA-256 of the log id string, first 16 bytes. */
+export function logIdBytes(logId: string): Uint8Array {
+  return new Uint8Array(nodeHash('sha256', logId, 'buffer')).subarray(0, LOG_ID_BYTES);
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}

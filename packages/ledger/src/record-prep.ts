@@ -1,0 +1,93 @@
+/**
+ * Turns a validated event into record body bytes (phase 1 of two-phase encoding, codec README):
+ * server fields, the personal fields sealed under the data subject's key, the subject's blind
+ * token. Nothing personal leaves this function in plaintext.
+ *
+ * Not here: ordering, leaf indexes, entity links (the log writer's sequencer assigns those).
+ */
+import {
+  encodePersonal,
+  encodeRecordBody,
+  makeRecordBody,
+  type NormalizedEvent,
+  splitPersonal,
+} from '@sealog/codec';
+import { blindToken, createFieldSealer, type FieldSealer } from '@sealog/crypto-envelope';
+import type { LedgerKeys } from './ledger-keys';
+
+/** Field name under which actor ids are blind-indexed. */
+export const SUBJECT_TOKEN_FIELD = 'actor.id';
+/** Field sealers kept per subject before the oldest is dropped (they are cheap to recreate). */
+const SEALER_CACHE_ENTRIES = 50_000;
+
+/** The data subject of an event: `(tenant_id, actor.id)`, as the key store's subject id. */
+export function subjectIdOf(tenantId: string, actorId: string): string {
+  // Tenant ids cannot contain ':' (CONTRACT §1), so this is unambiguous.
+  return `${tenantId}:${actorId}`;
+}
+
+/** Entity key of the per-entity chain: `(tenant, resource.type, resource.id)`. */
+export function entityKeyOf(tenantId: string, resourceType: string, resourceId: string): string {
+  return `${tenantId}\u0000${resourceType}\u0000${resourceId}`;
+}
+
+/** Additional data binding a sealed personal blob to its record. */
+export function personalAad(tenantId: string, eventId: string): Uint8Array {
+  return Buffer.from(`sealog/personal/v1\u0000${tenantId}\u0000${eventId}`, 'utf8');
+}
+
+/** A record body ready for sequencing. */
+export interface PreparedRecord {
+  readonly eventId: string;
+  readonly tenantId: string;
+  readonly entityKey: string;
+  readonly occurredAt: number;
+  readonly body: Uint8Array;
+}
+
+/** Prepares records; caches one field sealer per recent subject. */
+export class RecordPreparer {
+  private readonly keys: LedgerKeys;
+  private readonly sealers = new Map<string, { sealer: FieldSealer; keyId: string }>();
+
+  constructor(keys: LedgerKeys) {
+    this.keys = keys;
+  }
+
+  /** Encodes one event as a record body with its personal fields sealed. */
+  async prepare(event: NormalizedEvent, eventId: string, receivedAt: number): Promise<PreparedRecord> {
+    const { publicPart, personal } = splitPersonal(event);
+    const tenantId = event.tenant_id;
+    const subjectId = subjectIdOf(tenantId, event.actor.id);
+    let entry = this.sealers.get(subjectId);
+    if (entry === undefined) {
+      const key = await this.keys.subjects.getOrCreate(subjectId);
+      entry = { sealer: createFieldSealer(key), keyId: Buffer.from(key.keyTag).toString('hex') };
+      if (this.sealers.size >= SEALER_CACHE_ENTRIES) {
+        const oldest = this.sealers.keys().next().value as string;
+        this.sealers.delete(oldest);
+      }
+      this.sealers.set(subjectId, entry);
+    }
+    const sealed = entry.sealer.seal(encodePersonal(personal), personalAad(tenantId, eventId));
+    const body = makeRecordBody(publicPart, {
+      event_id: eventId,
+      received_at: receivedAt,
+      subject_token: blindToken(this.keys.blindKey(tenantId), SUBJECT_TOKEN_FIELD, event.actor.id),
+      subject_key_id: entry.keyId,
+      sealed_personal: sealed,
+    });
+    return {
+      eventId,
+      tenantId,
+      entityKey: entityKeyOf(tenantId, event.resource.type, event.resource.id),
+      occurredAt: event.occurred_at,
+      body: encodeRecordBody(body),
+    };
+  }
+
+  /** Forgets the cached sealer of a subject (after erasure). */
+  forget(subjectId: string): void {
+    this.sealers.delete(subjectId);
+  }
+}

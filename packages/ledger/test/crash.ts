@@ -1,0 +1,82 @@
+/** Shared body of the ledger kill -9 tests (default: few kills; *.slow.test.ts: many). */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { openCheckpoint } from '@sealog/crypto-envelope';
+import { expect } from 'vitest';
+import { createLedger } from '../src/index';
+
+/** Starts a child, kills it with SIGKILL after a random time once ready; returns acked id → leaf. */
+export async function runAndKill(
+  dir: string,
+  startAt: number,
+  killAfterMs: number,
+): Promise<Map<string, number>> {
+  // `node --import tsx` (not the tsx CLI, which forks): the PID we SIGKILL is the writer itself.
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@sealog/source',
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'crash-child.ts'),
+      dir,
+      String(startAt),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const acked = new Map<string, number>();
+  let buffered = '';
+  let ready: () => void = () => {};
+  const isReady = new Promise<void>((r) => {
+    ready = r;
+  });
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl = buffered.indexOf('\n');
+    while (nl >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line.startsWith('ack ')) {
+        const [, id, leaf] = line.split(' ');
+        acked.set(id!, Number(leaf));
+      } else if (line === 'ready') ready();
+      nl = buffered.indexOf('\n');
+    }
+  });
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  await isReady;
+  await new Promise((r) => setTimeout(r, killAfterMs));
+  child.kill('SIGKILL');
+  await exited;
+  return acked;
+}
+
+/**
+ * Reopens after a kill and asserts: every acknowledged event is there exactly once at the leaf it
+ * was acknowledged with, leaf numbering is contiguous, and the tree matches the last checkpoint
+ * (the ledger refuses to open otherwise). Returns the tree size.
+ */
+export async function checkAfterCrash(dir: string, acked: Map<string, number>): Promise<number> {
+  const ledger = await createLedger({ dir, checkpointIntervalMs: 60_000, onNotice: () => {} });
+  const log = ledger.log('default');
+  const size = log.treeSize;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < size; i++) {
+    const r = await log.read(i);
+    expect(seen.has(r.record.event_id), `event ${r.record.event_id} stored twice`).toBe(false);
+    seen.set(r.record.event_id, i);
+  }
+  expect(acked.size).toBeGreaterThan(0);
+  for (const [id, leaf] of acked) expect(seen.get(id), `acknowledged ${id} missing`).toBe(leaf);
+  if (process.env.SEALOG_DEBUG === '1')
+    console.log(`size ${size} acked ${acked.size} checkpoint ${log.latestCheckpoint()?.split('\n')[1]}`);
+  const note = log.latestCheckpoint();
+  if (note !== undefined) {
+    const cp = openCheckpoint(note, [log.verifierKey]).checkpoint;
+    expect(cp.size).toBeLessThanOrEqual(size);
+    expect(Buffer.from(await log.rootAt(cp.size)).equals(Buffer.from(cp.rootHash))).toBe(true);
+  }
+  await ledger.close();
+  return size;
+}

@@ -1,0 +1,237 @@
+import { readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodePersonal } from '@sealog/codec';
+import { openCheckpoint, parseIntegrity } from '@sealog/crypto-envelope';
+import { hashLeaf, verifyConsistency, verifyInclusion } from '@sealog/merkle';
+import { describe, expect, it } from 'vitest';
+import { createLedger, LedgerError, personalAad, subjectIdOf } from '../src/index';
+import { auditEvent, tempDir } from './helpers';
+
+const FAST = { batchMaxWaitMs: 1, checkpointIntervalMs: 60_000 };
+
+function allFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...allFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+describe('ledger', () => {
+  it('stores a batch durably with contiguous leaf indexes, leaf hashes and integrity strings', async () => {
+    const dir = tempDir();
+    const ledger = await createLedger({ dir, ...FAST });
+    const results = await ledger.append(Array.from({ length: 50 }, (_, i) => auditEvent(i)));
+    expect(results.map((r) => r.leaf_index)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    for (const r of results) {
+      expect(r.status).toBe('stored');
+      expect(r.log_id).toBe('default');
+      const read = await ledger.read('default', r.leaf_index!);
+      expect(Buffer.from(hashLeaf(read.leaf)).toString('hex')).toBe(r.leaf_hash);
+      expect(read.record.event_id).toBe(r.event_id);
+      const integrity = parseIntegrity(r.integrity!);
+      expect(integrity).toMatchObject({ keySetId: 'default', hashHex: r.leaf_hash });
+    }
+    const more = await ledger.append([auditEvent(50)]);
+    expect(more[0]!.leaf_index).toBe(50);
+    await ledger.close();
+  });
+
+  it('never writes personal data in plaintext, and reads it back with the subject key', async () => {
+    const dir = tempDir();
+    const ledger = await createLedger({ dir, ...FAST });
+    const event = auditEvent(3, {
+      actor: { id: 'alice-7731', type: 'user', name: 'Alice Wonderland', email: 'alice.w@example.org' },
+      context: { ip: '203.0.113.77', user_agent: 'SecretAgent/9.9' },
+      changes: [{ field: 'salary', old: 'CHF 123456', new: 'CHF 654321' }],
+    });
+    const [r] = await ledger.append([event]);
+    await ledger.close();
+    const needles = [
+      'alice-7731',
+      'Alice Wonderland',
+      'alice.w@example.org',
+      '203.0.113.77',
+      'SecretAgent',
+      'CHF 123456',
+      'CHF 654321',
+    ];
+    for (const file of allFiles(dir)) {
+      const bytes = readFileSync(file);
+      for (const needle of needles) expect(bytes.includes(needle), `${needle} in ${file}`).toBe(false);
+    }
+    const again = await createLedger({ dir, ...FAST });
+    const read = await again.read('default', r!.leaf_index!);
+    expect(read.record.actor_type).toBe('user');
+    const key = await again.keyMaterial.subjects.get(subjectIdOf(read.record.tenant_id, 'alice-7731'));
+    expect(key).toBeDefined();
+    const { createFieldSealer } = await import('@sealog/crypto-envelope');
+    const personal = decodePersonal(
+      createFieldSealer(key!).open(
+        read.record.sealed_personal,
+        personalAad(read.record.tenant_id, read.record.event_id),
+      ),
+    );
+    expect(personal).toMatchObject({
+      actor_id: 'alice-7731',
+      actor_email: 'alice.w@example.org',
+      ip: '203.0.113.77',
+    });
+    expect(personal.changes[0]).toEqual({ old: 'CHF 123456', new: 'CHF 654321' });
+    await again.close();
+  });
+
+  it('rejects an invalid batch as a whole with index and path, storing nothing', async () => {
+    const dir = tempDir();
+    const ledger = await createLedger({ dir, ...FAST });
+    await ledger.append([auditEvent(0)]);
+    const bad = [
+      auditEvent(1),
+      auditEvent(2, { actor: { id: 'x', type: 'robot' } }),
+      auditEvent(3, { extra: 1 }),
+    ];
+    const error = await ledger.append(bad).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LedgerError);
+    expect((error as LedgerError).code).toBe('INVALID_EVENT');
+    expect((error as LedgerError).issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ index: 1, path: 'actor.type' }),
+        expect.objectContaining({ index: 2, path: 'extra' }),
+      ]),
+    );
+    await ledger.checkpoint();
+    expect(ledger.log('default').treeSize).toBe(1);
+    const next = await ledger.append([auditEvent(4)]);
+    expect(next[0]!.leaf_index).toBe(1);
+    await ledger.close();
+  });
+
+  it('links each record to the previous record of the same entity, across restarts', async () => {
+    const dir = tempDir();
+    let ledger = await createLedger({ dir, ...FAST });
+    const doc = (i: number, id: string) =>
+      auditEvent(i, { tenant_id: 'acme', resource: { type: 'document', id } });
+    const a = await ledger.append([doc(0, 'A'), doc(1, 'B'), doc(2, 'A')]);
+    await ledger.close();
+    ledger = await createLedger({ dir, ...FAST });
+    const b = await ledger.append([doc(3, 'A'), doc(4, 'C')]);
+    const r2 = await ledger.read('default', a[2]!.leaf_index!);
+    expect(r2.record.prev?.leafIndex).toBe(a[0]!.leaf_index);
+    expect(Buffer.from(r2.record.prev!.leafHash).toString('hex')).toBe(a[0]!.leaf_hash);
+    const r3 = await ledger.read('default', b[0]!.leaf_index!);
+    expect(r3.record.prev?.leafIndex).toBe(a[2]!.leaf_index);
+    expect(Buffer.from(r3.record.prev!.leafHash).toString('hex')).toBe(a[2]!.leaf_hash);
+    expect((await ledger.read('default', b[1]!.leaf_index!)).record.prev).toBeNull();
+    await ledger.close();
+  });
+
+  it('answers a repeated client event_id with the original result, also after restart', async () => {
+    const dir = tempDir();
+    let ledger = await createLedger({ dir, ...FAST });
+    const e = auditEvent(0, { event_id: 'client-42' });
+    const [first] = await ledger.append([e]);
+    const [again, inBatch] = await ledger.append([e, { ...auditEvent(9), event_id: 'client-43' }]);
+    expect(again).toMatchObject({
+      status: 'duplicate',
+      leaf_index: first!.leaf_index,
+      leaf_hash: first!.leaf_hash,
+    });
+    expect(inBatch!.status).toBe('stored');
+    // Same id, other tenant: not a duplicate.
+    const [other] = await ledger.append([{ ...e, tenant_id: 'someone-else' }]);
+    expect(other!.status).toBe('stored');
+    // Same id twice in one batch.
+    const twice = await ledger.append([
+      auditEvent(5, { tenant_id: 'acme', event_id: 'twice' }),
+      auditEvent(6, { tenant_id: 'acme', event_id: 'twice' }),
+    ]);
+    expect(twice.map((r) => r.status)).toEqual(['stored', 'duplicate']);
+    expect(twice[1]!.leaf_index).toBe(twice[0]!.leaf_index);
+    await ledger.close();
+    ledger = await createLedger({ dir, ...FAST });
+    const [afterRestart] = await ledger.append([e]);
+    expect(afterRestart).toMatchObject({ status: 'duplicate', leaf_index: first!.leaf_index });
+    await ledger.close();
+  });
+
+  it('signs checkpoints whose inclusion and consistency proofs verify with @sealog/merkle', async () => {
+    const dir = tempDir();
+    const ledger = await createLedger({ dir, ...FAST });
+    const log = ledger.log('default');
+    const first = await ledger.append(Array.from({ length: 37 }, (_, i) => auditEvent(i)));
+    await ledger.checkpoint();
+    const cp1 = openCheckpoint(log.latestCheckpoint()!, [log.verifierKey]).checkpoint;
+    expect(cp1.size).toBe(37);
+    expect(cp1.origin).toBe('sealog/default');
+    await ledger.append(Array.from({ length: 300 }, (_, i) => auditEvent(100 + i)));
+    await ledger.checkpoint();
+    const cp2 = openCheckpoint(log.latestCheckpoint()!, [log.verifierKey]).checkpoint;
+    expect(cp2.size).toBe(337);
+    for (const r of [first[0]!, first[17]!, first[36]!]) {
+      const proof = await log.inclusionProof(r.leaf_index!, cp2.size);
+      const leafHash = Buffer.from(r.leaf_hash!, 'hex');
+      expect(verifyInclusion(leafHash, r.leaf_index!, cp2.size, proof, cp2.rootHash)).toBe(true);
+      expect(verifyInclusion(leafHash, r.leaf_index!, cp2.size, proof, cp1.rootHash)).toBe(false);
+    }
+    const consistency = await log.consistencyProof(cp1.size, cp2.size);
+    expect(verifyConsistency(cp1.size, cp2.size, consistency, cp1.rootHash, cp2.rootHash)).toBe(true);
+    await ledger.close();
+  });
+
+  it('refuses to start when the durable log no longer matches the last signed checkpoint', async () => {
+    const dir = tempDir();
+    const ledger = await createLedger({ dir, ...FAST });
+    await ledger.append(Array.from({ length: 20 }, (_, i) => auditEvent(i)));
+    await ledger.append(Array.from({ length: 20 }, (_, i) => auditEvent(20 + i)));
+    await ledger.close(); // signs a checkpoint over all 40
+    // Cut the last frame (as a rollback would): the checkpoint now covers leaves the segments lack.
+    const seg = join(dir, 'logs', 'default', '0000000001.seg');
+    const size = statSync(seg).size;
+    truncateSync(seg, size - 10);
+    await expect(createLedger({ dir, ...FAST })).rejects.toMatchObject({ code: 'CHECKPOINT_MISMATCH' });
+  });
+
+  it('routes retention classes to their own logs, each with its own tree and signing key', async () => {
+    const dir = tempDir();
+    const ledger = await createLedger({
+      dir,
+      ...FAST,
+      logs: [{ id: 'default' }, { id: 'long', retentionClasses: ['long', 'legal-hold'] }],
+    });
+    const results = await ledger.append([
+      auditEvent(0),
+      auditEvent(1, { retention_class: 'long' }),
+      auditEvent(2, { retention_class: 'legal-hold' }),
+    ]);
+    expect(results.map((r) => [r.log_id, r.leaf_index])).toEqual([
+      ['default', 0],
+      ['long', 0],
+      ['long', 1],
+    ]);
+    expect(ledger.log('default').verifierKey).not.toBe(ledger.log('long').verifierKey);
+    const error = await ledger.append([auditEvent(3, { retention_class: 'nope' })]).catch((e: unknown) => e);
+    expect((error as LedgerError).issues[0]).toMatchObject({ index: 0, path: 'retention_class' });
+    await ledger.close();
+  });
+
+  it('answers BACKPRESSURE instead of waiting when asked to, and a rejected batch stores nothing', async () => {
+    const dir = tempDir();
+    const ledger = await createLedger({ dir, ...FAST, queueMaxRecords: 4, batchMaxWaitMs: 20 });
+    const calls = Array.from({ length: 50 }, (_, c) =>
+      ledger.append(
+        Array.from({ length: 4 }, (_, i) => auditEvent(c * 4 + i)),
+        { onFull: 'reject' },
+      ),
+    );
+    const outcomes = await Promise.allSettled(calls);
+    const rejected = outcomes.filter((o) => o.status === 'rejected');
+    const stored = outcomes.filter((o) => o.status === 'fulfilled');
+    expect(rejected.length).toBeGreaterThan(0);
+    for (const o of rejected) expect((o.reason as LedgerError).code).toBe('BACKPRESSURE');
+    await ledger.checkpoint();
+    expect(ledger.log('default').treeSize).toBe(stored.length * 4);
+    await ledger.close();
+  });
+});
