@@ -1,0 +1,2 @@
+/** @sealog/verifier — public surface (named re-exports only). */
+export const PACKAGE_NAME: string = '@sealog/verifier';
