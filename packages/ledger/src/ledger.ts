@@ -192,6 +192,7 @@ export class Ledger {
       );
     }
     const normalized = validated.events;
+    await this.preparer.loadSubjects(normalized);
     const receivedAt = this.now();
     /** Position of a repeated client id in this batch → position of its first occurrence. */
     const repeats = new Map<number, number>();
@@ -219,7 +220,7 @@ export class Ledger {
         batchIds.set(key, i);
       }
       const eventId = clientId ?? uuidv7();
-      const prepared = await this.preparer.prepare(event, eventId, receivedAt);
+      const prepared = this.preparer.prepare(event, eventId, receivedAt);
       let group = perLog.get(writer);
       if (group === undefined) {
         group = { records: [], keys: [], positions: [] };

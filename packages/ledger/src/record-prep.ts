@@ -13,6 +13,7 @@ import {
   splitPersonal,
 } from '@sealog/codec';
 import { blindToken, createFieldSealer, type FieldSealer } from '@sealog/crypto-envelope';
+import { LedgerError } from './errors';
 import type { LedgerKeys } from './ledger-keys';
 
 /** Field name under which actor ids are blind-indexed. */
@@ -54,20 +55,46 @@ export class RecordPreparer {
     this.keys = keys;
   }
 
-  /** Encodes one event as a record body with its personal fields sealed. */
-  async prepare(event: NormalizedEvent, eventId: string, receivedAt: number): Promise<PreparedRecord> {
+  /**
+   * Makes sure the subject keys of `events` are loaded (created on first use), concurrently, so
+   * that {@link prepare} runs synchronously afterwards.
+   */
+  async loadSubjects(events: readonly NormalizedEvent[]): Promise<void> {
+    let missing: Set<string> | undefined;
+    for (const event of events) {
+      const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
+      if (!this.sealers.has(subjectId)) (missing ??= new Set()).add(subjectId);
+    }
+    if (missing === undefined) return;
+    await Promise.all(
+      [...missing].map(async (subjectId) => {
+        const key = await this.keys.subjects.getOrCreate(subjectId);
+        if (this.sealers.size >= SEALER_CACHE_ENTRIES) {
+          const oldest = this.sealers.keys().next().value as string;
+          this.sealers.delete(oldest);
+        }
+        this.sealers.set(subjectId, {
+          sealer: createFieldSealer(key),
+          keyId: Buffer.from(key.keyTag).toString('hex'),
+        });
+      }),
+    );
+  }
+
+  /**
+   * Encodes one event as a record body with its personal fields sealed.
+   * @throws {LedgerError} `KEY_MISSING` when {@link loadSubjects} did not load its subject.
+   */
+  prepare(event: NormalizedEvent, eventId: string, receivedAt: number): PreparedRecord {
     const { publicPart, personal } = splitPersonal(event);
     const tenantId = event.tenant_id;
     const subjectId = subjectIdOf(tenantId, event.actor.id);
-    let entry = this.sealers.get(subjectId);
+    const entry = this.sealers.get(subjectId);
     if (entry === undefined) {
-      const key = await this.keys.subjects.getOrCreate(subjectId);
-      entry = { sealer: createFieldSealer(key), keyId: Buffer.from(key.keyTag).toString('hex') };
-      if (this.sealers.size >= SEALER_CACHE_ENTRIES) {
-        const oldest = this.sealers.keys().next().value as string;
-        this.sealers.delete(oldest);
-      }
-      this.sealers.set(subjectId, entry);
+      throw new LedgerError(
+        'KEY_MISSING',
+        `logic error: subject key of ${tenantId} not loaded before prepare`,
+      );
     }
     const sealed = entry.sealer.seal(encodePersonal(personal), personalAad(tenantId, eventId));
     const body = makeRecordBody(publicPart, {
