@@ -13,7 +13,8 @@ const dir = resolve(root, process.env.SEALOG_DATA_DIR ?? 'sealog-data');
 const events = Number(process.env.SEALOG_DEMO_EVENTS ?? 20_000);
 
 function event(i: number): Record<string, unknown> {
-  const actor = `user-${i % 997}`;
+  // 1,000 data subjects (20 tenants × 50 actors), 500 documents: a subject key is created on first use.
+  const actor = `user-${i % 1000}`;
   return {
     tenant_id: `tenant-${i % 20}`,
     occurred_at: new Date(Date.now() - (events - i) * 10).toISOString(),
