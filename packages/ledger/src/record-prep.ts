@@ -60,12 +60,12 @@ export class RecordPreparer {
    * that {@link prepare} runs synchronously afterwards.
    */
   async loadSubjects(events: readonly NormalizedEvent[]): Promise<void> {
-    let missing: Set<string> | undefined;
+    const missing = new Set<string>();
     for (const event of events) {
       const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
-      if (!this.sealers.has(subjectId)) (missing ??= new Set()).add(subjectId);
+      if (!this.sealers.has(subjectId)) missing.add(subjectId);
     }
-    if (missing === undefined) return;
+    if (missing.size === 0) return;
     await Promise.all(
       [...missing].map(async (subjectId) => {
         const key = await this.keys.subjects.getOrCreate(subjectId);
