@@ -425,19 +425,31 @@ export class LogWriter {
       items[i] = { prepared: records[i]!, idemKey: idemKeys[i], resolve, reject };
     }
     const lane = this.lane(options.producer ?? 'default');
-    if (options.onFull === 'reject') {
-      if (lane.tryEnqueue(items) === 'full') {
-        throw new LedgerError(
-          'BACKPRESSURE',
-          `log ${this.logId}: queue full (${this.queue.size} records waiting)`,
-        );
-      }
-    } else {
-      await lane.enqueue(items, options.signal === undefined ? {} : { signal: options.signal });
-    }
+    // Register idempotency keys before any await: a concurrent append of the same id must see
+    // this one in flight (and wait for its result) instead of storing a second copy.
     for (let i = 0; i < items.length; i++) {
       const key = items[i]!.idemKey;
       if (key !== undefined) this.pendingIdem.set(key, promises[i]!);
+    }
+    try {
+      if (options.onFull === 'reject') {
+        if (lane.tryEnqueue(items) === 'full') {
+          throw new LedgerError('BACKPRESSURE', `log ${this.logId}: queue full (${this.queue.size} records waiting)`);
+        }
+      } else {
+        await lane.enqueue(items, options.signal === undefined ? {} : { signal: options.signal });
+      }
+    } catch (error) {
+      const err =
+        error instanceof LedgerError
+          ? error
+          : new LedgerError('CLOSED', `log ${this.logId}: not accepted: ${(error as Error).message}`, { cause: error });
+      for (let i = 0; i < items.length; i++) {
+        const key = items[i]!.idemKey;
+        if (key !== undefined && this.pendingIdem.get(key) === promises[i]) this.pendingIdem.delete(key);
+        items[i]!.reject(err);
+      }
+      throw err;
     }
     return promises;
   }

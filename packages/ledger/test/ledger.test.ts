@@ -156,6 +156,18 @@ describe('ledger', () => {
     await ledger.close();
   });
 
+  it('stores one copy when the same client event_id arrives in two concurrent appends', async () => {
+    const dir = tempDir();
+    const ledger = await createLedger({ dir, ...FAST, batchMaxWaitMs: 20 });
+    const e = auditEvent(1, { event_id: 'race-1' });
+    const [[a], [b]] = await Promise.all([ledger.append([e]), ledger.append([e])]);
+    expect([a!.status, b!.status].sort()).toEqual(['duplicate', 'stored']);
+    expect(a!.leaf_index).toBe(b!.leaf_index);
+    await ledger.checkpoint();
+    expect(ledger.log('default').treeSize).toBe(1);
+    await ledger.close();
+  });
+
   it('signs checkpoints whose inclusion and consistency proofs verify with @sealog/merkle', async () => {
     const dir = tempDir();
     const ledger = await createLedger({ dir, ...FAST });
