@@ -1,0 +1,74 @@
+/**
+ * The result of a verification run and the options that steer it.
+ */
+import type { Finding } from './finding';
+
+/** Counts of what was verified. */
+export interface VerifySummary {
+  /** Logs verified (1 for a log directory). */
+  readonly logs: number;
+  /** Segment files read. */
+  readonly segments: number;
+  /** Frames (batches) read. */
+  readonly frames: number;
+  /** Records decrypted and decoded (0 without the master key). */
+  readonly records: number;
+  /** Leaves covered by the frames read (from frame headers). */
+  readonly leaves: number;
+  /** Segment file bytes read. */
+  readonly bytes: number;
+  /** Signed checkpoints verified against the data (stored and auditor's). */
+  readonly checkpoints: number;
+  /** Whether frames were decrypted (master key available). */
+  readonly keyed: boolean;
+  /** Wall time, ms. */
+  readonly ms: number;
+}
+
+/** What {@link verifyLogDir} and {@link verifyDataDir} return. */
+export interface VerifyReport {
+  /** True when no finding has severity `error`. */
+  readonly ok: boolean;
+  /** Findings in the order found (bounded; see `maxFindings`). */
+  readonly findings: Finding[];
+  readonly summary: VerifySummary;
+}
+
+/** A checkpoint the auditor kept, with the file it came from (for findings). */
+export interface AuditorCheckpoint {
+  /** Signed checkpoint note text, exactly as served by `GET /api/v1/logs/{id}/checkpoint`. */
+  readonly note: string;
+  /** Where it came from (named in findings); default `checkpoint #<i>`. */
+  readonly file?: string;
+}
+
+/** Progress callback argument. */
+export interface VerifyProgress {
+  /** Segment bytes processed so far (all logs). */
+  readonly bytes: number;
+  /** Segment bytes to process (all logs). */
+  readonly totalBytes: number;
+}
+
+/** Options of {@link verifyLogDir} / {@link verifyDataDir}. */
+export interface VerifyOptions {
+  /**
+   * Master key text (64 hex digits or 44 base64 characters). Enables the keyed checks. For a data
+   * directory, `<data-dir>/keys/master.key` is used when this is not given.
+   */
+  readonly masterKey?: string;
+  /**
+   * The log's checkpoint public key (C2SP note verifier key `<name>+<hash8hex>+<base64>`), pinned
+   * out of band. Without it the key in `log.json` is trusted — which an attacker who can rewrite
+   * the directory can also rewrite.
+   */
+  readonly publicKeys?: readonly string[];
+  /** Checkpoints the auditor kept: the data must contain each of these trees. */
+  readonly checkpoints?: readonly (string | AuditorCheckpoint)[];
+  /** Do not decrypt even when a master key is available. */
+  readonly keyless?: boolean;
+  /** Findings kept in the report (default 1000); the rest are counted. */
+  readonly maxFindings?: number;
+  /** Called after each segment with the running byte count. */
+  readonly onProgress?: (progress: VerifyProgress) => void;
+}
