@@ -1,4 +1,7 @@
 /**
+ * The original `SubjectKeyStore` file layout, kept for existing directories and for comparison;
+ * `JournalSubjectKeyStore` is the recommended store (and migrates this layout on open).
+ *
  * A `SubjectKeyStore` in a directory: one file per data subject holding its key wrapped by the
  * master key (wrapped-key format, purpose `subject-key`).
  *
@@ -30,11 +33,14 @@ import { parseWrappedKeyHeader } from './wrapped-key';
 /** Default number of unwrapped subject keys kept in memory (least recently used evicted first). */
 export const DEFAULT_SUBJECT_KEY_CACHE_ENTRIES = 100_000;
 
-const NAME_KEY_FILE = 'names.key';
+/** File holding the store's wrapped name key (shared by the file and journal layouts). */
+export const NAME_KEY_FILE = 'names.key';
 const NAME_KEY_BYTES = 32;
-const NAME_HASH_BYTES = 32;
+/** Length of a subject's name hash, HMAC-SHA256(name key, subject id), in bytes. */
+export const NAME_HASH_BYTES = 32;
 const KEY_FILE_SUFFIX = '.key';
-const KEY_FILE_RE = /^[0-9a-f]{64}\.key$/;
+/** One subject's key file in the file layout: `<64 hex digits>.key`. */
+export const KEY_FILE_RE: RegExp = /^[0-9a-f]{64}\.key$/;
 const EMPTY: Uint8Array = new Uint8Array(0);
 
 /** Options of {@link FileSubjectKeyStore.open}. */
@@ -91,30 +97,8 @@ export class FileSubjectKeyStore implements SubjectKeyStore {
         `subject key store: cacheEntries must be an integer ≥ 0, got ${cacheEntries}`,
       );
     }
-    const namePath = join(dir, NAME_KEY_FILE);
-    let wrappedName: Uint8Array | undefined;
-    try {
-      await mkdir(dir, { recursive: true, mode: KEY_DIR_MODE });
-      wrappedName = await readOptional(namePath);
-      if (wrappedName === undefined) {
-        const entries = await readdir(dir);
-        if (entries.some((entry) => KEY_FILE_RE.test(entry))) {
-          throw new CryptoEnvelopeError(
-            'IO_ERROR',
-            `subject key store ${dir}: subject key files exist but ${NAME_KEY_FILE} is missing; refusing to start a new name key`,
-          );
-        }
-        const material = randomBytes(NAME_KEY_BYTES);
-        wrappedName = keyring.wrap('name-key', EMPTY, material);
-        material.fill(0);
-        await writeFileAtomic(namePath, wrappedName);
-      }
-    } catch (err) {
-      if (err instanceof CryptoEnvelopeError) throw err;
-      throw new CryptoEnvelopeError('IO_ERROR', `subject key store ${dir}: cannot open`, { cause: err });
-    }
-    const nameKey = keyring.unwrap(wrappedName, 'name-key').material;
-    return new FileSubjectKeyStore(dir, keyring, Buffer.from(nameKey), cacheEntries);
+    const nameKey = await openNameKey(dir, keyring, (entry) => KEY_FILE_RE.test(entry));
+    return new FileSubjectKeyStore(dir, keyring, nameKey, cacheEntries);
   }
 
   /** @throws {CryptoEnvelopeError} `INVALID_ARGUMENT`, `IO_ERROR`, or unwrap errors for a damaged file. */
@@ -142,6 +126,22 @@ export class FileSubjectKeyStore implements SubjectKeyStore {
       this.#cacheSet(name, key);
       return key;
     });
+  }
+
+  /**
+   * Keys of several subjects, creating the missing ones. This layout cannot batch durability: each
+   * new key is its own file (temp + fsync + rename + fsync(dir)), O(new keys) fsyncs, run
+   * concurrently. Use `JournalSubjectKeyStore` for one fdatasync per call.
+   *
+   * @throws {CryptoEnvelopeError} `INVALID_ARGUMENT` (before anything is written) if any id is bad;
+   *   `IO_ERROR`, or unwrap errors for a damaged file.
+   */
+  async getOrCreateMany(subjectIds: readonly string[]): Promise<Map<string, SubjectKey>> {
+    for (const subjectId of subjectIds) checkSubjectId(subjectId);
+    const keys = await Promise.all(subjectIds.map((subjectId) => this.getOrCreate(subjectId)));
+    const result = new Map<string, SubjectKey>();
+    for (let i = 0; i < subjectIds.length; i++) result.set(subjectIds[i]!, keys[i]!);
+    return result;
   }
 
   /** @throws {CryptoEnvelopeError} `INVALID_ARGUMENT`, `IO_ERROR`, or unwrap errors for a damaged file. */
@@ -283,14 +283,53 @@ export class FileSubjectKeyStore implements SubjectKeyStore {
   }
 }
 
-function keyIdFor(name: string, keyTag: Uint8Array): Uint8Array {
+/**
+ * Reads the store's name key from `names.key`, creating it when the directory holds no key files
+ * yet (`isKeyFile` says which entries would need the old name key).
+ *
+ * @throws {CryptoEnvelopeError} `IO_ERROR` when the directory cannot be created or read, or holds
+ *   key files but no `names.key`; `UNKNOWN_KEK` / `AUTH_FAILED` from unwrapping.
+ */
+export async function openNameKey(
+  dir: string,
+  keyring: Keyring,
+  isKeyFile: (entry: string) => boolean,
+): Promise<Buffer> {
+  const namePath = join(dir, NAME_KEY_FILE);
+  let wrappedName: Uint8Array | undefined;
+  try {
+    await mkdir(dir, { recursive: true, mode: KEY_DIR_MODE });
+    wrappedName = await readOptional(namePath);
+    if (wrappedName === undefined) {
+      const entries = await readdir(dir);
+      if (entries.some(isKeyFile)) {
+        throw new CryptoEnvelopeError(
+          'IO_ERROR',
+          `subject key store ${dir}: subject key files exist but ${NAME_KEY_FILE} is missing; refusing to start a new name key`,
+        );
+      }
+      const material = randomBytes(NAME_KEY_BYTES);
+      wrappedName = keyring.wrap('name-key', EMPTY, material);
+      material.fill(0);
+      await writeFileAtomic(namePath, wrappedName);
+    }
+  } catch (err) {
+    if (err instanceof CryptoEnvelopeError) throw err;
+    throw new CryptoEnvelopeError('IO_ERROR', `subject key store ${dir}: cannot open`, { cause: err });
+  }
+  return Buffer.from(keyring.unwrap(wrappedName, 'name-key').material);
+}
+
+/** Wrapped key id of a subject key: name hash (32, from the first 64 hex digits of `name`) ‖ key tag (4). */
+export function keyIdFor(name: string, keyTag: Uint8Array): Uint8Array {
   const keyId = new Uint8Array(NAME_HASH_BYTES + SUBJECT_KEY_TAG_BYTES);
   keyId.set(Buffer.from(name.slice(0, NAME_HASH_BYTES * 2), 'hex'), 0);
   keyId.set(keyTag, NAME_HASH_BYTES);
   return keyId;
 }
 
-async function readOptional(path: string): Promise<Uint8Array | undefined> {
+/** The file's bytes, or `undefined` if it does not exist. */
+export async function readOptional(path: string): Promise<Uint8Array | undefined> {
   try {
     return await readFile(path);
   } catch (err) {

@@ -47,6 +47,17 @@ export {
   openFrame,
 } from './frame-sealer';
 export { formatIntegrity, INTEGRITY_SEPARATOR, type Integrity, parseIntegrity } from './integrity';
+export {
+  DEFAULT_JOURNAL_SEGMENT_BYTES,
+  JOURNAL_ENTRY_HEADER_BYTES,
+  JOURNAL_SEGMENT_HEADER_BYTES,
+  JOURNAL_SEGMENT_VERSION,
+  type JournalRecoveryFinding,
+  JournalSubjectKeyStore,
+  type JournalSubjectKeyStoreOptions,
+  MAX_JOURNAL_SEGMENT_BYTES,
+  MIN_JOURNAL_SEGMENT_BYTES,
+} from './journal-subject-key-store';
 export { Keyring } from './keyring';
 export {
   checkMasterKeyId,

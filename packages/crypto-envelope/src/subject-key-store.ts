@@ -4,7 +4,7 @@
  *
  * Shredding is the point of these stores: after `shred(subject)` resolves, no later call returns
  * that key, and fields sealed under it open as `KEY_MISMATCH` even if a new key is created for the
- * same subject. Deliberately not here: files (see `FileSubjectKeyStore`). Returned keys are shared
+ * same subject. Deliberately not here: files (see `JournalSubjectKeyStore`, `FileSubjectKeyStore`). Returned keys are shared
  * objects owned by the store; callers must not mutate them.
  */
 import { checkSubjectId, SubjectKey } from './subject-key';
@@ -16,6 +16,14 @@ export interface SubjectKeyStore {
    * @throws {CryptoEnvelopeError} `INVALID_ARGUMENT` on a bad subject id; store-specific I/O errors.
    */
   getOrCreate(subjectId: string): Promise<SubjectKey>;
+  /**
+   * Keys of several subjects (duplicates allowed), creating the missing ones; resolves once every
+   * new key is durable. A persistent store should pay O(1) syncs per call, not one per new key
+   * (`JournalSubjectKeyStore`: one write + one fdatasync; the legacy `FileSubjectKeyStore` cannot
+   * and pays one file per key). Ids are checked before anything is created.
+   * @throws {CryptoEnvelopeError} `INVALID_ARGUMENT` on any bad subject id; store-specific I/O errors.
+   */
+  getOrCreateMany(subjectIds: readonly string[]): Promise<Map<string, SubjectKey>>;
   /** The subject's key, or `undefined` if it has none (never created, or shredded). */
   get(subjectId: string): Promise<SubjectKey | undefined>;
   /** Whether the subject has a key now. */
@@ -52,6 +60,21 @@ export class MemorySubjectKeyStore implements SubjectKeyStore {
       this.#keys.set(subjectId, key);
     }
     return key;
+  }
+
+  /** @throws {CryptoEnvelopeError} `INVALID_ARGUMENT` (as a rejection) on any bad subject id. */
+  async getOrCreateMany(subjectIds: readonly string[]): Promise<Map<string, SubjectKey>> {
+    for (const subjectId of subjectIds) checkSubjectId(subjectId);
+    const result = new Map<string, SubjectKey>();
+    for (const subjectId of subjectIds) {
+      let key = this.#keys.get(subjectId);
+      if (key === undefined) {
+        key = SubjectKey.generate(subjectId);
+        this.#keys.set(subjectId, key);
+      }
+      result.set(subjectId, key);
+    }
+    return result;
   }
 
   /** @throws {CryptoEnvelopeError} `INVALID_ARGUMENT` (as a rejection) on a bad subject id. */

@@ -7,6 +7,7 @@ import {
   createFieldSealer,
   FileSubjectKeyStore,
   generateMasterKey,
+  JournalSubjectKeyStore,
   Keyring,
   MemorySubjectKeyStore,
   parseWrappedKeyHeader,
@@ -31,6 +32,11 @@ const stores: [string, () => Promise<SubjectKeyStore>][] = [
     'file',
     async () =>
       FileSubjectKeyStore.open(join(await tempDir(), 'keys'), new Keyring([generateMasterKey('k1')])),
+  ],
+  [
+    'journal',
+    async () =>
+      JournalSubjectKeyStore.open(join(await tempDir(), 'keys'), new Keyring([generateMasterKey('k1')])),
   ],
 ];
 
@@ -63,6 +69,26 @@ describe('subject-key-store', () => {
     it(`${kind}: rejects empty subject ids`, async () => {
       const store = await make();
       await expect(store.getOrCreate('')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
+    it(`${kind}: getOrCreateMany returns one key per distinct id, the same getOrCreate returns`, async () => {
+      const store = await make();
+      const existing = await store.getOrCreate('acme/u0');
+      const keys = await store.getOrCreateMany(['acme/u0', 'acme/u1', 'acme/u2', 'acme/u1']);
+      expect([...keys.keys()]).toEqual(['acme/u0', 'acme/u1', 'acme/u2']);
+      expect(keys.get('acme/u0')!.keyTag).toEqual(existing.keyTag);
+      const blob = createFieldSealer(keys.get('acme/u2')!).seal(utf8('bob'), utf8(''));
+      const again = await store.getOrCreate('acme/u2');
+      expect(Buffer.from(createFieldSealer(again).open(blob, utf8(''))).toString()).toBe('bob');
+      expect((await store.getOrCreateMany([])).size).toBe(0);
+    });
+
+    it(`${kind}: getOrCreateMany with one bad id creates nothing`, async () => {
+      const store = await make();
+      await expect(store.getOrCreateMany(['acme/ok', ''])).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+      expect(await store.has('acme/ok')).toBe(false);
     });
   }
 

@@ -13,13 +13,12 @@ import {
   BLIND_INDEX_ROOT_KEY_BYTES,
   type BlindIndexKey,
   deriveBlindIndexKey,
-  FileSubjectKeyStore,
   generateMasterKey,
+  JournalSubjectKeyStore,
   Keyring,
   loadMasterKeyFile,
   type MasterKey,
   NoteSigner,
-  type SubjectKeyStore,
   saveMasterKeyFile,
   writeFileAtomic,
 } from '@sealog/crypto-envelope';
@@ -41,12 +40,12 @@ export class LedgerKeys {
   /** Master keys: the current one wraps new keys, the others still unwrap. */
   readonly keyring: Keyring;
   /** Data-subject keys (crypto-shredding). */
-  readonly subjects: SubjectKeyStore;
+  readonly subjects: JournalSubjectKeyStore;
   private readonly keysDir: string;
   private readonly blindRoot: Uint8Array;
   private readonly blindKeys = new Map<string, BlindIndexKey>();
 
-  private constructor(keysDir: string, keyring: Keyring, subjects: SubjectKeyStore, blindRoot: Uint8Array) {
+  private constructor(keysDir: string, keyring: Keyring, subjects: JournalSubjectKeyStore, blindRoot: Uint8Array) {
     this.keysDir = keysDir;
     this.keyring = keyring;
     this.subjects = subjects;
@@ -86,8 +85,14 @@ export class LedgerKeys {
       blindRoot = new Uint8Array(randomBytes(BLIND_INDEX_ROOT_KEY_BYTES));
       await writeFileAtomic(blindPath, keyring.wrap('blind-index-root', BLIND_ROOT_KEY_ID, blindRoot));
     }
-    const subjects = await FileSubjectKeyStore.open(join(keysDir, 'subjects'), keyring);
+    // Journaled: one fdatasync per batch of new subjects (a file per key cost ~0.7 ms each).
+    const subjects = await JournalSubjectKeyStore.open(join(keysDir, 'subjects'), keyring);
     return new LedgerKeys(keysDir, keyring, subjects, blindRoot);
+  }
+
+  /** Closes the subject key store (its journal file). */
+  async close(): Promise<void> {
+    await this.subjects.close();
   }
 
   /** The blind-index key of a tenant (HKDF from the root key; cached). */

@@ -109,6 +109,7 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
     }
   } catch (error) {
     for (const w of writers.values()) await w.close().catch(() => {});
+    await keys.close().catch(() => {});
     throw error;
   }
   return new Ledger(options, keys, writers, routes);
@@ -273,5 +274,6 @@ export class Ledger {
     if (this.closed) return;
     this.closed = true;
     for (const w of this.writers.values()) await w.close();
+    await this.keys.close();
   }
 }
