@@ -1,0 +1,79 @@
+/**
+ * `bench:audit` — audit events through the full `ledger.append` path, the paced latency run and
+ * the pino baseline, in one process (see audit.ts).
+ *
+ * Usage: node --conditions=@sealog/source --import tsx benchmarks/src/bench-audit.ts
+ *   [--events N] [--concurrency C] [--append-batch N] [--paced-seconds S] [--no-pino] [--json FILE]
+ *   [--cpu-profile FILE.cpuprofile]   (profiles the saturation phase only)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { runAudit } from './audit';
+import { formatBytes, formatInt, formatMs, intArg, MIB, parseArgs, printTable, stringArg } from './measure';
+
+const args = parseArgs(process.argv.slice(2), {
+  events: 'value',
+  concurrency: 'value',
+  'append-batch': 'value',
+  'paced-seconds': 'value',
+  'no-pino': 'flag',
+  'cpu-profile': 'value',
+  json: 'value',
+});
+const r = await runAudit({
+  events: intArg(args, 'events', 1_000_000),
+  concurrency: intArg(args, 'concurrency', 8),
+  appendBatch: intArg(args, 'append-batch', 1000),
+  pacedSeconds: intArg(args, 'paced-seconds', 3, 0),
+  skipPino: args.has('no-pino'),
+  ...(args.has('cpu-profile') ? { cpuProfile: stringArg(args, 'cpu-profile')! } : {}),
+});
+const l = r.latency_ms;
+const rows: [string, string][] = [
+  ['Execution time', `${r.seconds.toFixed(2)} s`],
+  ['Throughput', `${formatInt(r.events_per_sec)} events/s (durable)`],
+  ['Input', `${formatBytes(r.input_bytes)} of JSON (${(r.input_bytes / r.events).toFixed(0)} B/event)`],
+  [
+    `Latency per append (${r.append_batch} events, ${r.concurrency} in flight)`,
+    `median ${formatMs(l.p50)}, p99 ${formatMs(l.p99)}, max ${formatMs(l.max)}`,
+  ],
+];
+rows.push([
+  `New subjects (${formatInt(r.new_subjects.events)} events, 1 key file each)`,
+  `${formatInt(r.new_subjects.events_per_sec)} events/s (${r.new_subjects.seconds.toFixed(2)} s, not in the above)`,
+]);
+if (r.paced !== undefined) {
+  const p = r.paced;
+  rows.push([
+    `Paced at ${formatInt(p.events_per_sec)} events/s (target ${formatInt(p.target_events_per_sec)})`,
+    `p50 ${formatMs(p.latency_ms.p50)}, p99 ${formatMs(p.latency_ms.p99)}, max ${formatMs(p.latency_ms.max)}`,
+  ]);
+}
+if (r.pino !== undefined) {
+  rows.push(['pino → file (sync: false, no fsync)', `${formatInt(r.pino.events_per_sec)} events/s`]);
+  rows.push(['ledger / pino', `${(r.events_per_sec / r.pino.events_per_sec).toFixed(2)}×`]);
+}
+rows.push(['Peak RSS', `${(r.peak_rss_bytes / MIB).toFixed(0)} MiB`]);
+printTable(`sealog ledger.append — ${formatInt(r.events)} audit events, durable (group commit)`, rows);
+
+const json = stringArg(args, 'json');
+if (json !== undefined) {
+  mkdirSync(dirname(json), { recursive: true });
+  const out = {
+    events: r.events,
+    events_per_sec: r.events_per_sec,
+    input_bytes: r.input_bytes,
+    latency_ms: r.latency_ms,
+    durable: r.durable,
+    peak_rss_bytes: r.peak_rss_bytes,
+    seconds: r.seconds,
+    concurrency: r.concurrency,
+    append_batch: r.append_batch,
+    new_subjects: r.new_subjects,
+    paced: r.paced,
+    pino: r.pino,
+    ratio_vs_pino: r.pino === undefined ? undefined : r.events_per_sec / r.pino.events_per_sec,
+    node: process.version,
+  };
+  writeFileSync(json, `${JSON.stringify(out, null, 2)}\n`);
+}
