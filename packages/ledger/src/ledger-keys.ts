@@ -45,7 +45,12 @@ export class LedgerKeys {
   private readonly blindRoot: Uint8Array;
   private readonly blindKeys = new Map<string, BlindIndexKey>();
 
-  private constructor(keysDir: string, keyring: Keyring, subjects: JournalSubjectKeyStore, blindRoot: Uint8Array) {
+  private constructor(
+    keysDir: string,
+    keyring: Keyring,
+    subjects: JournalSubjectKeyStore,
+    blindRoot: Uint8Array,
+  ) {
     this.keysDir = keysDir;
     this.keyring = keyring;
     this.subjects = subjects;

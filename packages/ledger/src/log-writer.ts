@@ -434,7 +434,10 @@ export class LogWriter {
     try {
       if (options.onFull === 'reject') {
         if (lane.tryEnqueue(items) === 'full') {
-          throw new LedgerError('BACKPRESSURE', `log ${this.logId}: queue full (${this.queue.size} records waiting)`);
+          throw new LedgerError(
+            'BACKPRESSURE',
+            `log ${this.logId}: queue full (${this.queue.size} records waiting)`,
+          );
         }
       } else {
         await lane.enqueue(items, options.signal === undefined ? {} : { signal: options.signal });
@@ -443,7 +446,9 @@ export class LogWriter {
       const err =
         error instanceof LedgerError
           ? error
-          : new LedgerError('CLOSED', `log ${this.logId}: not accepted: ${(error as Error).message}`, { cause: error });
+          : new LedgerError('CLOSED', `log ${this.logId}: not accepted: ${(error as Error).message}`, {
+              cause: error,
+            });
       for (let i = 0; i < items.length; i++) {
         const key = items[i]!.idemKey;
         if (key !== undefined && this.pendingIdem.get(key) === promises[i]) this.pendingIdem.delete(key);
