@@ -4,9 +4,10 @@
  * `GET /api/v1/logs/{id}/checkpoint`). A torn last entry (crash while appending) is cut on open.
  * Keeps the latest in memory.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Checkpoint, type NoteVerifier, openCheckpoint } from '@sealog/crypto-envelope';
+import { appendDurably, truncateDurably } from './append-file';
 import { LedgerError } from './errors';
 
 /** File name of a log's checkpoints. */
@@ -69,13 +70,7 @@ export class CheckpointLog {
       offset = nl + 1 + length;
     }
     if (offset !== bytes.length) {
-      const fd = openSync(log.path, 'r+');
-      try {
-        ftruncateSync(fd, offset);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      truncateDurably(log.path, offset);
     }
     return log;
   }
@@ -94,13 +89,7 @@ export class CheckpointLog {
   append(note: string, checkpoint: Checkpoint): void {
     const body = Buffer.from(note, 'utf8');
     const entry = Buffer.concat([Buffer.from(`${ENTRY_PREFIX}${body.length}\n`), body]);
-    const fd = openSync(this.path, 'a');
-    try {
-      writeSync(fd, entry);
-      if (this.durable) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    appendDurably(this.path, entry, this.durable);
     this.last = { note, checkpoint };
     this.count += 1;
   }

@@ -10,11 +10,12 @@
  * File layout: entries `u32 length ‖ wrapped key ‖ u32 CRC-32(wrapped key)`; a torn last entry
  * (crash while appending a key that sealed nothing) is cut on open.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { createFrameSealer, DataKey, type FrameSealer, type Keyring } from '@sealog/crypto-envelope';
 import { fsyncDir } from '@sealog/segment-store';
+import { appendDurably, truncateDurably } from './append-file';
 import { LedgerError } from './errors';
 
 /** File name of a log's wrapped data keys. */
@@ -59,13 +60,7 @@ export class DataKeys {
     if (offset !== bytes.length) {
       // Only the last entry can be torn (appends are fsync'd one by one before use); a key that
       // was never durable sealed nothing durable.
-      const fd = openSync(keys.path, 'r+');
-      try {
-        ftruncateSync(fd, offset);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      truncateDurably(keys.path, offset);
     }
     return keys;
   }
@@ -106,13 +101,7 @@ export class DataKeys {
     entry.writeUInt32BE(wrapped.length, 0);
     entry.set(wrapped, 4);
     entry.writeUInt32BE(crc32(wrapped), 4 + wrapped.length);
-    const fd = openSync(this.path, 'a');
-    try {
-      writeSync(fd, entry);
-      if (this.durable) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    appendDurably(this.path, entry, this.durable);
     if (this.durable && this.byId.size === 0) fsyncDir(join(this.path, '..'));
     this.byId.set(key.keyIdHex, key);
     this.currentKey = key;

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePersonal } from '@sealog/codec';
 import { openCheckpoint, parseIntegrity } from '@sealog/crypto-envelope';
@@ -203,6 +203,26 @@ describe('ledger', () => {
     const size = statSync(seg).size;
     truncateSync(seg, size - 10);
     await expect(createLedger({ dir, ...FAST })).rejects.toMatchObject({ code: 'CHECKPOINT_MISMATCH' });
+  });
+
+  it('cuts a torn last entry of data-keys.bin and checkpoints.log on open and keeps going', async () => {
+    const dir = tempDir();
+    let ledger = await createLedger({ dir, ...FAST });
+    await ledger.append(Array.from({ length: 10 }, (_, i) => auditEvent(i)));
+    await ledger.close();
+    const logDir = join(dir, 'logs', 'default');
+    const keysSize = statSync(join(logDir, 'data-keys.bin')).size;
+    const checkpointsSize = statSync(join(logDir, 'checkpoints.log')).size;
+    appendFileSync(join(logDir, 'data-keys.bin'), Buffer.from([0, 0, 0, 90, 1, 2, 3]));
+    appendFileSync(join(logDir, 'checkpoints.log'), 'checkpoint 400\nsealog/default\n12');
+    ledger = await createLedger({ dir, ...FAST });
+    // The torn bytes are gone; reopening appended exactly one fresh data key (entries are equal-sized).
+    expect(statSync(join(logDir, 'checkpoints.log')).size).toBe(checkpointsSize);
+    expect(statSync(join(logDir, 'data-keys.bin')).size).toBe(2 * keysSize);
+    const [r] = await ledger.append([auditEvent(10)]);
+    expect(r!.leaf_index).toBe(10);
+    expect((await ledger.read('default', 3)).record.tenant_id).toBe('tenant-3');
+    await ledger.close();
   });
 
   it('routes retention classes to their own logs, each with its own tree and signing key', async () => {
