@@ -722,6 +722,54 @@ export class LogWriter {
     };
   }
 
+  /**
+   * Iterates durable records with `from ≤ leafIndex < to` in leaf order, decrypting each frame once.
+   * @throws {LedgerError} `NOT_FOUND` for a range outside the durable tree; `CORRUPT`.
+   */
+  async *iterate(from = 0, to: number = this.tree.size): AsyncGenerator<ReadRecord> {
+    if (
+      !Number.isSafeInteger(from) ||
+      !Number.isSafeInteger(to) ||
+      from < 0 ||
+      to > this.tree.size ||
+      from > to
+    ) {
+      throw new LedgerError(
+        'NOT_FOUND',
+        `log ${this.logId}: range [${from}, ${to}) outside the durable tree (size ${this.tree.size})`,
+      );
+    }
+    if (from === to) return;
+    const start = await this.store.locate(from);
+    if (start === undefined)
+      throw new LedgerError('NOT_FOUND', `log ${this.logId}: leaf ${from} not in any frame`);
+    for (const seg of await this.store.listSegments()) {
+      if (seg.number < start.segment) continue;
+      for await (const f of this.store.iterateFrames(seg.number)) {
+        if (f.key < start.key) continue;
+        if (f.key >= to) return;
+        const opened = openStoredFrame(f.payload, this.keys);
+        const chain = hex(nextChainHash(opened.header.prevChainHash, opened.header.batchRoot, f.payload));
+        const first = opened.header.firstLeafIndex;
+        for (let i = 0; i < opened.leaves.length; i++) {
+          const leafIndex = first + i;
+          if (leafIndex < from) continue;
+          if (leafIndex >= to) return;
+          const leaf = opened.leaves[i]!;
+          yield {
+            logId: this.logId,
+            leafIndex,
+            leaf,
+            leafHash: hashLeaf(leaf),
+            record: decodeRecord(leaf),
+            batchIndex: opened.header.batchIndex,
+            blockHash: chain,
+          };
+        }
+      }
+    }
+  }
+
   /** RFC 9162 inclusion proof of `leafIndex` in the tree of `treeSize` leaves (O(log n) tile reads). */
   inclusionProof(leafIndex: number, treeSize: number): Promise<Uint8Array[]> {
     return this.tree.inclusionProof(leafIndex, treeSize);

@@ -36,6 +36,13 @@ describe('ledger', () => {
     }
     const more = await ledger.append([auditEvent(50)]);
     expect(more[0]!.leaf_index).toBe(50);
+    // Iteration by range decrypts each frame once and yields the same records in leaf order.
+    const ranged: number[] = [];
+    for await (const r of ledger.log('default').iterate(10, 45)) {
+      expect(r.record.event_id).toBe(results[r.leafIndex]!.event_id);
+      ranged.push(r.leafIndex);
+    }
+    expect(ranged).toEqual(Array.from({ length: 35 }, (_, i) => 10 + i));
     await ledger.close();
   });
 
