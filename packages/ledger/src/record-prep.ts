@@ -49,7 +49,8 @@ export interface PreparedRecord {
 /** Prepares records; caches one field sealer per recent subject. */
 export class RecordPreparer {
   private readonly keys: LedgerKeys;
-  private readonly sealers = new Map<string, { sealer: FieldSealer; keyId: string }>();
+  /** Per recent subject: its field sealer, key id and blind token (deterministic, so cached). */
+  private readonly sealers = new Map<string, { sealer: FieldSealer; keyId: string; token: Uint8Array }>();
 
   constructor(keys: LedgerKeys) {
     this.keys = keys;
@@ -66,19 +67,22 @@ export class RecordPreparer {
       if (!this.sealers.has(subjectId)) missing.add(subjectId);
     }
     if (missing.size === 0) return;
-    await Promise.all(
-      [...missing].map(async (subjectId) => {
-        const key = await this.keys.subjects.getOrCreate(subjectId);
-        if (this.sealers.size >= SEALER_CACHE_ENTRIES) {
-          const oldest = this.sealers.keys().next().value as string;
-          this.sealers.delete(oldest);
-        }
-        this.sealers.set(subjectId, {
-          sealer: createFieldSealer(key),
-          keyId: Buffer.from(key.keyTag).toString('hex'),
-        });
-      }),
-    );
+    // One call: the journaled store writes every new key of the batch with one fdatasync.
+    const keys = await this.keys.subjects.getOrCreateMany([...missing]);
+    for (const event of events) {
+      const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
+      const key = keys.get(subjectId);
+      if (key === undefined || this.sealers.has(subjectId)) continue;
+      if (this.sealers.size >= SEALER_CACHE_ENTRIES) {
+        const oldest = this.sealers.keys().next().value as string;
+        this.sealers.delete(oldest);
+      }
+      this.sealers.set(subjectId, {
+        sealer: createFieldSealer(key),
+        keyId: Buffer.from(key.keyTag).toString('hex'),
+        token: blindToken(this.keys.blindKey(event.tenant_id), SUBJECT_TOKEN_FIELD, event.actor.id),
+      });
+    }
   }
 
   /**
@@ -100,7 +104,7 @@ export class RecordPreparer {
     const body = makeRecordBody(publicPart, {
       event_id: eventId,
       received_at: receivedAt,
-      subject_token: blindToken(this.keys.blindKey(tenantId), SUBJECT_TOKEN_FIELD, event.actor.id),
+      subject_token: entry.token,
       subject_key_id: entry.keyId,
       sealed_personal: sealed,
     });
