@@ -62,7 +62,11 @@ export async function checkAfterCrash(
   for (const seg of await source.listSegments()) {
     for await (const f of source.iterateFrames(seg.number)) {
       expect(f.key).toBe(expected);
-      expect(f.payload.equals(payloadFor(f.key, 200 + ((f.key * 7919) % 6000)))).toBe(true);
+      // Length and embedded key on every frame (the envelope CRC already covers the bytes); full
+      // content on a sample, so 100 rounds over a growing log stay linear.
+      expect(f.payload.length).toBe(200 + ((f.key * 7919) % 6000));
+      expect(f.payload.readUInt32BE(0)).toBe(f.key >>> 0);
+      if (f.key % 64 === 0) expect(f.payload.equals(payloadFor(f.key, f.payload.length))).toBe(true);
       expected++;
     }
   }
