@@ -47,6 +47,19 @@ export type FindingCode =
   | 'LEAF_HASH'
   | 'RECORD_DECODE'
   | 'ENTITY_LINK'
+  | 'BUNDLE_HEADER'
+  | 'BUNDLE_KEY_UNPINNED'
+  | 'BUNDLE_CHECKPOINT'
+  | 'BUNDLE_LINE'
+  | 'BUNDLE_ORDER'
+  | 'BUNDLE_LOG_ID'
+  | 'BUNDLE_PROOF'
+  | 'BUNDLE_FIELD'
+  | 'BUNDLE_FILTER'
+  | 'BUNDLE_COUNT'
+  | 'BUNDLE_TRUNCATED'
+  | 'BUNDLE_DIGEST'
+  | 'BUNDLE_SIGNATURE'
   | 'FINDINGS_TRUNCATED';
 
 /** One problem found in the verified data. */
@@ -55,8 +68,10 @@ export interface Finding {
   readonly code: FindingCode;
   /** File the problem is in (path as given to the verifier, joined with the file name). */
   readonly file: string;
-  /** Byte offset within `file`, when the problem has one. */
+  /** Byte offset within `file`, when the problem has one (for a bundle: the line's first byte). */
   readonly offset?: number;
+  /** Line number within an export bundle, 1-based. */
+  readonly line?: number;
   /** Batch (frame) index, when known. */
   readonly batchIndex?: number;
   /** Leaf index, when the problem concerns one record or a tree size. */
@@ -131,6 +146,7 @@ export class FindingCollector {
 /** Optional place fields of a finding. */
 export interface FindingPlace {
   readonly offset?: number;
+  readonly line?: number;
   readonly batchIndex?: number;
   readonly leafIndex?: number;
   readonly expected?: string;

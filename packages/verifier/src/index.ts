@@ -8,6 +8,16 @@ export {
   openNote,
   signNote,
 } from '@sealog/crypto-envelope';
+export {
+  BUNDLE_HEADER_TYPE,
+  BUNDLE_VERSION,
+  type BundleFilter,
+  type BundleHeader,
+  MAX_BUNDLE_LINE_BYTES,
+  parseBundleHeader,
+  renderRecord,
+} from './bundle-format';
+export { verifyBundle } from './bundle-verifier';
 export { CHAIN_EXTENSION_PREFIX, CHECKPOINTS_FILE } from './checkpoint-file';
 export { DATA_KEYS_FILE } from './data-key-file';
 export { VerifierError, type VerifierErrorCode } from './errors';
@@ -19,7 +29,14 @@ export {
   hexOffset,
 } from './finding';
 export { type LogIdentity, readLogIdentity } from './log-verifier';
-export type { AuditorCheckpoint, VerifyOptions, VerifyProgress, VerifyReport, VerifySummary } from './report';
+export type {
+  AuditorCheckpoint,
+  BundleSummary,
+  VerifyOptions,
+  VerifyProgress,
+  VerifyReport,
+  VerifySummary,
+} from './report';
 export { isLogDir, MASTER_KEY_FILE, verifyDataDir, verifyLogDir } from './verify';
 export {
   EXIT_FINDINGS,

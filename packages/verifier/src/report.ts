@@ -23,6 +23,31 @@ export interface VerifySummary {
   readonly keyed: boolean;
   /** Wall time, ms. */
   readonly ms: number;
+  /** Set when an export bundle was verified (then `records` counts its record lines decoded). */
+  readonly bundle?: BundleSummary;
+}
+
+/** What an export bundle declared and what was checked of it. */
+export interface BundleSummary {
+  /** Bundle format version. */
+  readonly version: number;
+  readonly logId: string;
+  readonly origin: string;
+  /** Tree size of the checkpoint the records are proven against. */
+  readonly treeSize: number;
+  /**
+   * `pinned`: the checkpoint verified under a key given out of band (`publicKeys` / `--key`);
+   * `embedded`: only under the key the bundle itself carries (anyone can re-sign a bundle).
+   */
+  readonly keyTrust: 'pinned' | 'embedded';
+  /** Record lines read. */
+  readonly records: number;
+  /** Record count stated by the trailer (`undefined` when the trailer is missing). */
+  readonly trailerCount: number | undefined;
+  /** Record lines that carry decrypted personal fields (attested by the trailer's signature only). */
+  readonly personal: number;
+  /** The trailer's signed summary verified and matches the bundle (count and SHA-256). */
+  readonly signed: boolean;
 }
 
 /** What {@link verifyLogDir} and {@link verifyDataDir} return. */

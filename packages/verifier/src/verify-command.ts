@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NoteVerifier } from '@sealog/crypto-envelope';
 import cliProgress from 'cli-progress';
+import { verifyBundle } from './bundle-verifier';
 import { VerifierError } from './errors';
 import { type Finding, hexOffset } from './finding';
 import type { AuditorCheckpoint, VerifyOptions, VerifyProgress, VerifyReport } from './report';
@@ -34,10 +35,12 @@ export interface VerifyCommandIO {
 
 /** Usage text of the command. */
 export const VERIFY_USAGE = `usage: sealog verify PATH [--checkpoint FILE]... [--key FILE]... [--keyless] [--json]
-  PATH              a data directory (holds logs/) or one log directory (logs/<log_id>)
+  PATH              a data directory (holds logs/), one log directory (logs/<log_id>) or an
+                    export bundle file (JSON Lines, docs/FORMAT.md "Export bundles")
   --checkpoint FILE a signed checkpoint you kept; the data must contain that tree (repeatable)
   --key FILE        the master key (hex or base64; enables decryption checks) or the log's
-                    public key (<name>+<hash>+<base64>, pinned instead of log.json's) (repeatable)
+                    public key (<name>+<hash>+<base64>, pinned instead of log.json's or the
+                    bundle's own) (repeatable)
   --keyless         do not decrypt, even when <data-dir>/keys/master.key exists
   --json            print the report as JSON
 exit codes: 0 verified, 1 tampering or corruption found, 2 usage or I/O error
@@ -116,7 +119,10 @@ export async function runVerifyCommand(argv: readonly string[], io: VerifyComman
   }
 }
 
-/** Verifies `path` as a log directory or a data directory. @throws {VerifierError} `USAGE`, `IO_ERROR`. */
+/**
+ * Verifies `path` as a data directory, a log directory or (a file) an export bundle.
+ * @throws {VerifierError} `USAGE`, `IO_ERROR`, `BAD_KEY`.
+ */
 export function verifyPath(path: string, options: VerifyOptions): Promise<VerifyReport> {
   let isDir = false;
   try {
@@ -125,10 +131,17 @@ export function verifyPath(path: string, options: VerifyOptions): Promise<Verify
     throw new VerifierError('IO_ERROR', `${path}: ${(error as Error).message}`, { cause: error });
   }
   if (!isDir) {
-    throw new VerifierError(
-      'USAGE',
-      `${path}: not a directory (export bundles are not verified by this version; see the package README, "Next")`,
-    );
+    // A file is an export bundle: it carries its own checkpoint and holds no ciphertext.
+    if (options.masterKey !== undefined) {
+      throw new VerifierError('USAGE', `${path}: a master key does not apply to an export bundle`);
+    }
+    if ((options.checkpoints ?? []).length > 0) {
+      throw new VerifierError(
+        'USAGE',
+        `${path}: --checkpoint does not apply to an export bundle (it carries the checkpoint its proofs use)`,
+      );
+    }
+    return verifyBundle(path, options);
   }
   if (existsSync(join(path, 'logs'))) return verifyDataDir(path, options);
   if (isLogDir(path)) return verifyLogDir(path, options);
@@ -190,6 +203,15 @@ export function formatReport(path: string, report: VerifyReport): string {
   const mib = s.bytes / 1048576;
   const rate = s.ms > 0 ? mib / (s.ms / 1000) : 0;
   const errors = report.findings.filter((f) => f.severity === 'error').length;
+  const b = s.bundle;
+  if (b !== undefined) {
+    out +=
+      `${report.ok ? 'VERIFIED' : 'FAILED'} ${path}: export bundle v${b.version} of log ${b.logId} (${b.origin}), ` +
+      `${b.records} record(s) (trailer: ${b.trailerCount ?? 'missing'}) against checkpoint size ${b.treeSize}, ` +
+      `key ${b.keyTrust === 'pinned' ? 'pinned' : 'NOT pinned (embedded in the bundle)'}, ${mib.toFixed(1)} MiB, ${s.ms} ms` +
+      `${report.ok ? '' : `; ${errors} error(s)`}\n`;
+    return out;
+  }
   out +=
     `${report.ok ? 'VERIFIED' : 'FAILED'} ${path}: ${s.logs} log(s), ${s.segments} segments, ${s.frames} frames, ` +
     `${s.leaves} leaves, ${s.keyed ? `${s.records} records decrypted` : 'keyless (no master key)'}, ` +
