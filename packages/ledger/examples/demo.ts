@@ -1,6 +1,6 @@
 /**
- * The pipeline demo (`pnpm start` at the repo root until apps/server lands): opens a ledger in
- * ./sealog-data, appends realistic audit events durably, signs a checkpoint, reads one record back
+ * The library pipeline demo (`pnpm demo` at the repo root): opens a ledger in ./sealog-demo-data
+ * (its own data dir, never the server's), appends realistic audit events durably, signs a checkpoint, reads one record back
  * and verifies its inclusion proof against the signed checkpoint — the way an auditor would.
  */
 import { join, resolve } from 'node:path';
@@ -9,7 +9,7 @@ import { verifyInclusion } from '@sealog/merkle';
 import { createLedger } from '../src/index';
 
 const root = process.env.INIT_CWD ?? process.cwd();
-const dir = resolve(root, process.env.SEALOG_DATA_DIR ?? 'sealog-data');
+const dir = resolve(root, process.env.SEALOG_DATA_DIR ?? 'sealog-demo-data');
 const events = Number(process.env.SEALOG_DEMO_EVENTS ?? 20_000);
 
 function event(i: number): Record<string, unknown> {

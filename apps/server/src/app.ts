@@ -1,0 +1,388 @@
+/**
+ * The HTTP API (CONTRACT §2) on fastify: routes, auth, and the one error handler that turns every
+ * failure into `{"error": {"code", "message", "details"}}`. Handlers only translate between HTTP
+ * and `@sealog/ledger`; validation of events, storage and proofs live in the packages.
+ *
+ * Not here: search, history, export, erasure, metrics, OpenAPI (later slices of issue 5).
+ * Logging: fastify's pino request log (method, url, status, time) only — never bodies, never the
+ * `Authorization` header (redacted in case a serializer ever adds headers).
+ */
+import { type Ledger, LedgerError } from '@sealog/ledger';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { type ApiKeyStore, isRole, isTenantScope, type Principal, type Role } from './api-keys';
+import { type ErrorDetail, HttpError } from './errors';
+
+/** Request body limit in bytes (CONTRACT §2: 16 MiB → 413). */
+export const MAX_BODY_BYTES: number = 16 * 1024 * 1024;
+/** Events per request (CONTRACT §2). */
+export const MAX_BATCH_EVENTS = 10_000;
+/** `Retry-After` seconds when the ingest queue is full. */
+export const RETRY_AFTER_FULL_S = 1;
+/** `Retry-After` seconds while starting, draining or closed. */
+export const RETRY_AFTER_UNAVAILABLE_S = 5;
+
+/** Lifecycle phase, shared with `serve.ts`: `/readyz` and ingest answer 503 unless `ready`. */
+export interface ServerState {
+  phase: 'starting' | 'ready' | 'draining';
+}
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  readonly ledger: Ledger;
+  readonly keys: ApiKeyStore;
+  readonly state: ServerState;
+  /** `false` silences the request log (tests); default: pino at `info` on stdout. */
+  readonly logger?: boolean;
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Builds the fastify instance (not listening yet).
+ * @example
+ * const app = createApp({ ledger, keys, state: { phase: 'ready' } });
+ * await app.listen({ port: 7070, host: '127.0.0.1' });
+ */
+export function createApp(options: AppOptions): FastifyInstance {
+  const { ledger, keys, state } = options;
+  const app = Fastify({
+    logger:
+      options.logger === false
+        ? false
+        : {
+            level: 'info',
+            redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+          },
+    bodyLimit: MAX_BODY_BYTES,
+    // Draining is answered by our own hook with the CONTRACT error shape and Retry-After.
+    return503OnClosing: false,
+    // Slow clients cannot pin a connection: whole request within 30 s, headers within 10 s.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+  });
+  const principals = new WeakMap<FastifyRequest, Principal>();
+
+  function requireRole(role: Role) {
+    return async (request: FastifyRequest): Promise<void> => {
+      const header = request.headers.authorization;
+      const match = header === undefined ? null : /^Bearer ([\x21-\x7e]+)$/.exec(header);
+      if (match === null) {
+        throw new HttpError(401, 'UNAUTHENTICATED', 'missing or malformed Authorization: Bearer <api key>');
+      }
+      const principal = keys.authenticate(match[1]!);
+      if (principal === undefined) throw new HttpError(401, 'UNAUTHENTICATED', 'unknown API key');
+      if (!principal.roles.has(role)) {
+        throw new HttpError(403, 'FORBIDDEN', `this key lacks the ${JSON.stringify(role)} role`);
+      }
+      principals.set(request, principal);
+    };
+  }
+  const principalOf = (request: FastifyRequest): Principal => {
+    const p = principals.get(request);
+    if (p === undefined) throw new Error('logic error: route without an auth hook');
+    return p;
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (state.phase !== 'ready' && !request.url.startsWith('/healthz')) {
+      void reply.header('connection', 'close');
+      throw new HttpError(503, 'UNAVAILABLE', `server is ${state.phase}`, {
+        retryAfter: RETRY_AFTER_UNAVAILABLE_S,
+      });
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const e = toHttpError(error);
+    if (e.status >= 500 && e.code !== 'UNAVAILABLE') {
+      // Message and code only: a ledger message never holds event contents, but a stack might.
+      request.log.error({ code: e.code, reason: (error as Error).message }, 'request failed');
+    }
+    return sendError(reply, e);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      new HttpError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async () => ({ status: 'ready' }));
+
+  app.post<{ Querystring: { wait?: 'durable' | 'accepted' } }>(
+    '/api/v1/events',
+    {
+      onRequest: requireRole('ingest'),
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: { wait: { type: 'string', enum: ['durable', 'accepted'] } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const events = eventsOf(request.body);
+      if (principal.tenantId !== '*') {
+        const details: ErrorDetail[] = [];
+        for (let i = 0; i < events.length; i++) {
+          const tenant = (events[i] as { tenant_id?: unknown } | null)?.tenant_id;
+          if (typeof tenant === 'string' && tenant !== principal.tenantId) {
+            details.push({
+              index: i,
+              path: 'tenant_id',
+              code: 'forbidden_tenant',
+              message: 'tenant outside the key scope',
+            });
+          }
+        }
+        if (details.length > 0) {
+          throw new HttpError(
+            403,
+            'FORBIDDEN',
+            `this key only reaches tenant ${principal.tenantId}; nothing stored`,
+            {
+              details,
+            },
+          );
+        }
+      }
+      const wait = request.query.wait ?? 'durable';
+      const results = await ledger.append(events, { wait, onFull: 'reject', producer: principal.keyId });
+      const body = {
+        results: results.map((r) => {
+          const out: Record<string, unknown> = { event_id: r.event_id, status: r.status, log_id: r.log_id };
+          if (r.leaf_index !== undefined) out.leaf_index = r.leaf_index;
+          if (r.leaf_hash !== undefined) out.verification_hash = r.leaf_hash;
+          if (r.integrity !== undefined) out.integrity = r.integrity;
+          return out;
+        }),
+      };
+      return reply.code(wait === 'accepted' ? 202 : 200).send(body);
+    },
+  );
+
+  app.get('/api/v1/logs', { onRequest: requireRole('read') }, async () =>
+    ledger.logs().map((log) => ({
+      log_id: log.logId,
+      origin: log.origin,
+      tree_size: log.treeSize,
+      public_key: log.verifierKey,
+    })),
+  );
+
+  app.get<{ Params: { log_id: string } }>(
+    '/api/v1/logs/:log_id/checkpoint',
+    { onRequest: requireRole('read') },
+    async (request, reply) => {
+      const note = ledger.log(request.params.log_id).latestCheckpoint();
+      if (note === undefined) throw new HttpError(404, 'NOT_FOUND', 'no checkpoint signed yet');
+      return reply.type('text/plain; charset=utf-8').send(note);
+    },
+  );
+
+  const sizeSchema = { type: 'integer', minimum: 0, maximum: MAX_SAFE } as const;
+  app.get<{ Params: { log_id: string }; Querystring: { leaf_index: number; tree_size: number } }>(
+    '/api/v1/logs/:log_id/proofs/inclusion',
+    {
+      onRequest: requireRole('read'),
+      schema: {
+        querystring: {
+          type: 'object',
+          required: ['leaf_index', 'tree_size'],
+          properties: { leaf_index: sizeSchema, tree_size: sizeSchema },
+        },
+      },
+    },
+    async (request) => {
+      const log = ledger.log(request.params.log_id);
+      const { leaf_index, tree_size } = request.query;
+      if (tree_size > log.treeSize) {
+        throw badQuery('tree_size', `tree_size ${tree_size} exceeds the log's size ${log.treeSize}`);
+      }
+      if (leaf_index >= tree_size) {
+        throw badQuery('leaf_index', `leaf_index ${leaf_index} must be < tree_size ${tree_size}`);
+      }
+      const proof = await log.inclusionProof(leaf_index, tree_size);
+      return { leaf_index, tree_size, proof: proof.map(toHex) };
+    },
+  );
+
+  app.get<{ Params: { log_id: string }; Querystring: { first: number; second: number } }>(
+    '/api/v1/logs/:log_id/proofs/consistency',
+    {
+      onRequest: requireRole('read'),
+      schema: {
+        querystring: {
+          type: 'object',
+          required: ['first', 'second'],
+          properties: { first: { ...sizeSchema, minimum: 1 }, second: { ...sizeSchema, minimum: 1 } },
+        },
+      },
+    },
+    async (request) => {
+      const log = ledger.log(request.params.log_id);
+      const { first, second } = request.query;
+      if (second > log.treeSize) {
+        throw badQuery('second', `second ${second} exceeds the log's size ${log.treeSize}`);
+      }
+      if (first > second) throw badQuery('first', `first ${first} must be ≤ second ${second}`);
+      const proof = await log.consistencyProof(first, second);
+      return { first, second, proof: proof.map(toHex) };
+    },
+  );
+
+  app.post('/api/v1/admin/api-keys', { onRequest: requireRole('admin') }, async (request, reply) => {
+    const principal = principalOf(request);
+    const body = request.body as { tenant_id?: unknown; roles?: unknown } | null;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new HttpError(400, 'INVALID_REQUEST', 'expected {"tenant_id": string|"*", "roles": [...]}');
+    }
+    const details: ErrorDetail[] = [];
+    for (const field of Object.keys(body)) {
+      if (field !== 'tenant_id' && field !== 'roles') {
+        details.push({
+          path: field,
+          code: 'unknown_field',
+          message: `unknown field ${JSON.stringify(field)}`,
+        });
+      }
+    }
+    if (!isTenantScope(body.tenant_id)) {
+      details.push({
+        path: 'tenant_id',
+        code: 'invalid',
+        message: 'expected "*" or 1..128 chars [A-Za-z0-9._-]',
+      });
+    }
+    if (!Array.isArray(body.roles) || body.roles.length === 0) {
+      details.push({ path: 'roles', code: 'invalid', message: 'expected a non-empty array of roles' });
+    } else {
+      body.roles.forEach((role, i) => {
+        if (!isRole(role)) {
+          details.push({
+            path: `roles.${i}`,
+            code: 'invalid',
+            message: `expected ingest, read, export, erase or admin, got ${JSON.stringify(role)}`,
+          });
+        }
+      });
+    }
+    if (details.length > 0)
+      throw new HttpError(400, 'INVALID_REQUEST', 'invalid API key request', { details });
+    const tenant = body.tenant_id as string;
+    if (principal.tenantId !== '*' && tenant !== principal.tenantId) {
+      throw new HttpError(403, 'FORBIDDEN', `this key only reaches tenant ${principal.tenantId}`);
+    }
+    const created = await keys.create(tenant, body.roles as Role[]);
+    return reply.code(200).send(created);
+  });
+
+  return app;
+}
+
+/** The events of a request body: one event, or `{"events": [...]}` (nothing else at the top). */
+function eventsOf(body: unknown): unknown[] {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HttpError(400, 'INVALID_REQUEST', 'expected a JSON object: one event or {"events": [...]}');
+  }
+  if (!Object.hasOwn(body, 'events')) return [body];
+  const extra = Object.keys(body).filter((k) => k !== 'events');
+  if (extra.length > 0) {
+    throw new HttpError(400, 'INVALID_REQUEST', 'a batch holds only "events"', {
+      details: extra.map((k) => ({
+        path: k,
+        code: 'unknown_field',
+        message: `unknown field ${JSON.stringify(k)}`,
+      })),
+    });
+  }
+  const events = (body as { events: unknown }).events;
+  if (!Array.isArray(events) || events.length === 0) {
+    throw new HttpError(400, 'INVALID_REQUEST', '"events" must be a non-empty array', {
+      details: [{ path: 'events', code: 'invalid', message: 'expected a non-empty array' }],
+    });
+  }
+  if (events.length > MAX_BATCH_EVENTS) {
+    throw new HttpError(
+      413,
+      'TOO_MANY_EVENTS',
+      `at most ${MAX_BATCH_EVENTS} events per request, got ${events.length}`,
+    );
+  }
+  return events;
+}
+
+function badQuery(path: string, message: string): HttpError {
+  return new HttpError(400, 'INVALID_REQUEST', message, {
+    details: [{ path, code: 'out_of_range', message }],
+  });
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
+
+/** Maps any thrown value to the HTTP error it answers. */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof LedgerError) {
+    switch (error.code) {
+      case 'INVALID_EVENT':
+        return new HttpError(400, 'INVALID_EVENT', error.message, { details: error.issues });
+      case 'UNKNOWN_RETENTION_CLASS':
+      case 'BAD_ARGUMENT':
+        return new HttpError(400, error.code, error.message);
+      case 'UNKNOWN_LOG':
+      case 'NOT_FOUND':
+        return new HttpError(404, error.code, error.message);
+      case 'BACKPRESSURE':
+        return new HttpError(429, 'BACKPRESSURE', error.message, { retryAfter: RETRY_AFTER_FULL_S });
+      case 'CLOSED':
+      case 'FAILED':
+        return new HttpError(503, 'UNAVAILABLE', error.message, { retryAfter: RETRY_AFTER_UNAVAILABLE_S });
+      default:
+        return new HttpError(500, 'INTERNAL', `ledger error ${error.code}`, { cause: error });
+    }
+  }
+  const fe = error as Partial<FastifyError>;
+  if (Array.isArray(fe.validation)) {
+    return new HttpError(400, 'INVALID_REQUEST', fe.message ?? 'invalid request', {
+      details: fe.validation.map((v) => ({
+        path:
+          (v.params as { missingProperty?: string }).missingProperty ??
+          v.instancePath.replace(/^\//, '').replaceAll('/', '.'),
+        code: v.keyword,
+        message: v.message ?? 'invalid',
+      })),
+    });
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new HttpError(400, 'MALFORMED_JSON', `request body is not valid JSON: ${fe.message}`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json');
+  }
+  if (error instanceof SyntaxError) {
+    return new HttpError(400, 'MALFORMED_JSON', `request body is not valid JSON: ${error.message}`);
+  }
+  const status = fe.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new HttpError(status, 'INVALID_REQUEST', fe.message ?? 'invalid request');
+  }
+  return new HttpError(500, 'INTERNAL', 'internal error', { cause: error });
+}
+
+function sendError(reply: FastifyReply, e: HttpError): FastifyReply {
+  if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
+  return reply.code(e.status).send({ error: { code: e.code, message: e.message, details: e.details } });
+}

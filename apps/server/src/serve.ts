@@ -1,0 +1,189 @@
+/**
+ * `sealog serve` (CONTRACT §4): opens the ledger (creating keys on first start), the API key store
+ * (creating the admin key on first start), starts the HTTP API and prints how to use it; on
+ * SIGTERM/SIGINT it stops accepting, lets in-flight requests finish, closes the ledger (drain,
+ * fsync, final signed checkpoint) and exits 0.
+ *
+ * Not here: gRPC (the flag is accepted and reported), config files, metrics.
+ */
+import type { AddressInfo } from 'node:net';
+import { createLedger, type Ledger } from '@sealog/ledger';
+import type { FastifyInstance } from 'fastify';
+import { ApiKeyStore } from './api-keys';
+import { createApp, type ServerState } from './app';
+import { resolveServeConfig, type ServeConfig, type ServeInputs } from './config';
+import { ConfigError } from './errors';
+
+/** How long a graceful shutdown may take before the process gives up with exit 1. */
+export const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/** A started server. */
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:7070`. */
+  readonly url: string;
+  readonly port: number;
+  /** The admin key created on this (first) start, when it was generated (not from the env). */
+  readonly createdAdminKey: string | undefined;
+  /** True when this start created the key store (first start). */
+  readonly firstStart: boolean;
+  readonly ledger: Ledger;
+  readonly app: FastifyInstance;
+  /** Stops accepting, finishes in-flight requests, closes the ledger. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startServer} beyond the validated config. */
+export interface StartOptions {
+  /** `false` silences the request log. */
+  readonly logger?: boolean;
+  /** Operator notices (e.g. "generated a new master key"); default: stderr. */
+  readonly onNotice?: (message: string) => void;
+}
+
+/**
+ * Starts the server on a validated config.
+ * @throws {ConfigError} when the port is taken or the key file is malformed; ledger recovery errors.
+ * @example
+ * const server = await startServer(resolveServeConfig({ port: '0' }, process.env));
+ * await server.close();
+ */
+export async function startServer(config: ServeConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const notice = options.onNotice ?? ((m: string) => process.stderr.write(`sealog: ${m}\n`));
+  const state: ServerState = { phase: 'starting' };
+  const ledger = await createLedger({ dir: config.dataDir, onNotice: notice });
+  let app: FastifyInstance | undefined;
+  try {
+    const opened = await ApiKeyStore.open(config.dataDir, config.adminKey);
+    if (opened.adminKeyIgnored) notice('SEALOG_ADMIN_KEY ignored: the key store already exists');
+    app = createApp({
+      ledger,
+      keys: opened.store,
+      state,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+        throw new ConfigError(`cannot listen on ${config.host}:${config.port}: ${code}`, { cause: error });
+      }
+      throw error;
+    }
+    const address = app.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    state.phase = 'ready';
+    const started = app;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${host}:${address.port}`,
+      port: address.port,
+      createdAdminKey: config.adminKey === undefined ? opened.createdAdminKey : undefined,
+      firstStart: opened.createdAdminKey !== undefined,
+      ledger,
+      app: started,
+      close(): Promise<void> {
+        closing ??= (async () => {
+          // Order matters: refuse new work first, let in-flight requests (durable waits) finish,
+          // then drain the ledger so everything acknowledged is fsync'd and checkpointed.
+          state.phase = 'draining';
+          await started.close();
+          await ledger.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await app?.close().catch(() => {});
+    await ledger.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** The ready-to-paste lines printed after start. */
+export function startBanner(server: RunningServer, config: ServeConfig, grpcPortGiven: boolean): string {
+  const lines = [`sealog listening on ${server.url} (data dir ${config.dataDir})`];
+  if (grpcPortGiven) {
+    lines.push(`gRPC is not served yet (port ${config.grpcPort} reserved): it arrives in a later release.`);
+  }
+  let keyRef = '$SEALOG_KEY';
+  if (server.createdAdminKey !== undefined) {
+    lines.push(
+      '',
+      'Admin API key (shown once; store it now, only its hash is kept):',
+      `  ${server.createdAdminKey}`,
+    );
+    keyRef = server.createdAdminKey;
+  } else if (server.firstStart) {
+    lines.push('', 'Admin API key: the value of SEALOG_ADMIN_KEY.');
+    keyRef = '$SEALOG_ADMIN_KEY';
+  }
+  const event = JSON.stringify({
+    tenant_id: 'acme',
+    occurred_at: '2026-11-23T10:00:00Z',
+    action: 'role.upgrade',
+    actor: { id: 'u-7', type: 'user' },
+    resource: { type: 'role', id: 'admin' },
+  });
+  lines.push(
+    '',
+    'Try:',
+    `  curl -sS -X POST '${server.url}/api/v1/events' -H "Authorization: Bearer ${keyRef}" -H 'Content-Type: application/json' -d '${event}'`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+/**
+ * Runs `sealog serve` until SIGTERM/SIGINT.
+ * @returns the exit code for usage/config errors (2); on success the process exits from the
+ *   signal handler (0, or 1 when shutdown failed or timed out).
+ */
+export async function runServeCommand(
+  inputs: ServeInputs,
+  env: NodeJS.ProcessEnv,
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<number> {
+  let config: ServeConfig;
+  let server: RunningServer;
+  try {
+    config = resolveServeConfig(inputs, env);
+    server = await startServer(config, { onNotice: (m) => io.stderr.write(`sealog: ${m}\n`) });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr.write(`sealog serve: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  io.stdout.write(startBanner(server, config, inputs.grpcPort !== undefined));
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      io.stderr.write(`sealog: ${signal} again while draining; still finishing\n`);
+      return;
+    }
+    stopping = true;
+    io.stderr.write(`sealog: ${signal}: draining\n`);
+    const timer = setTimeout(() => {
+      io.stderr.write(`sealog: shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms; exiting\n`);
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    server.close().then(
+      () => {
+        io.stderr.write('sealog: stopped (ledger closed, final checkpoint signed)\n');
+        process.exitCode = 0;
+        // Nothing should keep the loop alive now; if something does, do not hang the operator.
+        setTimeout(() => process.exit(0), 1000).unref();
+      },
+      (error: unknown) => {
+        io.stderr.write(`sealog: shutdown failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return 0;
+}
