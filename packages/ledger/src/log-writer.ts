@@ -11,7 +11,7 @@
  * Not here: validation, personal-data sealing (record-prep.ts), routing events to logs (ledger.ts).
  */
 import { hash as nodeHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assembleRecord,
@@ -32,6 +32,7 @@ import {
   type NoteSigner,
   NoteVerifier,
   signCheckpoint,
+  writeFileAtomic,
 } from '@sealog/crypto-envelope';
 import { FileTileStore, hashLeaf, rootFromLeafHashes, TiledTree } from '@sealog/merkle';
 import { type BatchQueue, createBatchQueue, type Lane } from '@sealog/queue';
@@ -237,7 +238,12 @@ export class LogWriter {
     mkdirSync(dir, { recursive: true });
     const durable = (options.durability?.mode ?? 'group') !== 'none';
     const identity: LogIdentity = { log_id: logId, origin, public_key: signer.verifierKey };
-    writeFileSync(join(dir, 'log.json'), `${JSON.stringify(identity, null, 2)}\n`);
+    const identityText = `${JSON.stringify(identity, null, 2)}\n`;
+    const identityPath = join(dir, 'log.json');
+    // Rewritten only when it changes, atomically: verifiers read the public key from it.
+    if (!existsSync(identityPath) || readFileSync(identityPath, 'utf8') !== identityText) {
+      await writeFileAtomic(identityPath, Buffer.from(identityText, 'utf8'));
+    }
     const keys = DataKeys.open(dir, keyring, durable);
     const verifier = NoteVerifier.parse(signer.verifierKey);
     const checkpoints = CheckpointLog.open(dir, verifier, durable);
