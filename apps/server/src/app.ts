@@ -3,7 +3,9 @@
  * failure into `{"error": {"code", "message", "details"}}`. Handlers only translate between HTTP
  * and `@sealog/ledger`; validation of events, storage and proofs live in the packages.
  *
- * Not here: search, history, export, erasure, metrics, OpenAPI (later slices of issue 5).
+ * `/metrics` (Prometheus, `metrics.ts`) and `/openapi.json` (generated from the route schemas and
+ * each route's `config.doc`, `openapi.ts`) need no key and reveal no audit data.
+ * Not here: search, history, export, erasure (later slices of issue 5).
  * Logging: fastify's pino request log (method, url, status, time) only — never bodies, never the
  * `Authorization` header (redacted in case a serializer ever adds headers).
  */
@@ -16,6 +18,8 @@ import Fastify, {
 } from 'fastify';
 import { type ApiKeyStore, isRole, isTenantScope, type Principal, type Role } from './api-keys';
 import { type ErrorDetail, HttpError } from './errors';
+import { ServerMetrics } from './metrics';
+import { collectOpenApi, EVENT_REF } from './openapi';
 
 /** Request body limit in bytes (CONTRACT §2: 16 MiB → 413). */
 export const MAX_BODY_BYTES: number = 16 * 1024 * 1024;
@@ -38,6 +42,10 @@ export interface AppOptions {
   readonly state: ServerState;
   /** `false` silences the request log (tests); default: pino at `info` on stdout. */
   readonly logger?: boolean;
+  /** Version shown in `/openapi.json`; default `0.0.0`. */
+  readonly version?: string;
+  /** `false` leaves out prom-client's process metrics; default: included. */
+  readonly processMetrics?: boolean;
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -66,6 +74,9 @@ export function createApp(options: AppOptions): FastifyInstance {
     connectionTimeout: 60_000,
   });
   const principals = new WeakMap<FastifyRequest, Principal>();
+  const metrics = new ServerMetrics(ledger, { defaultMetrics: options.processMetrics !== false });
+  // Before any route: the document is built from every route registered after this call.
+  const openapi = collectOpenApi(app, options.version ?? '0.0.0');
 
   function requireRole(role: Role) {
     return async (request: FastifyRequest): Promise<void> => {
@@ -87,6 +98,16 @@ export function createApp(options: AppOptions): FastifyInstance {
     if (p === undefined) throw new Error('logic error: route without an auth hook');
     return p;
   };
+
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the concrete URL: log ids and query strings stay out of labels.
+    metrics.recordRequest(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime,
+    );
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     if (state.phase !== 'ready' && !request.url.startsWith('/healthz')) {
@@ -112,8 +133,90 @@ export function createApp(options: AppOptions): FastifyInstance {
     ),
   );
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async () => ({ status: 'ready' }));
+  const statusSchema = (value: string) =>
+    ({
+      type: 'object',
+      required: ['status'],
+      properties: { status: { type: 'string', const: value } },
+    }) as const;
+  app.get(
+    '/healthz',
+    {
+      schema: { response: { 200: statusSchema('ok') } },
+      config: { doc: { summary: 'Liveness: the process is up', tag: 'operations', errors: [] } },
+    },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: { response: { 200: statusSchema('ready') } },
+      config: { doc: { summary: 'Readiness: accepting writes', tag: 'operations', errors: [503] } },
+    },
+    async () => ({ status: 'ready' }),
+  );
+  app.get(
+    '/metrics',
+    {
+      config: {
+        doc: {
+          summary: 'Prometheus metrics (no audit data)',
+          tag: 'operations',
+          textResponses: { 200: { description: 'Prometheus text format 0.0.4', contentType: 'text/plain' } },
+          errors: [503],
+        },
+      },
+    },
+    async (_request, reply) => {
+      const { contentType, body } = await metrics.render();
+      return reply.type(contentType).send(body);
+    },
+  );
+  app.get(
+    '/openapi.json',
+    {
+      schema: {
+        response: {
+          200: { type: 'object', description: 'OpenAPI 3.1 document', additionalProperties: true },
+        },
+      },
+      config: { doc: { summary: 'This OpenAPI document', tag: 'operations', errors: [503] } },
+    },
+    async (_request, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(openapi())),
+  );
+
+  const logIdParams = {
+    type: 'object',
+    required: ['log_id'],
+    properties: { log_id: { type: 'string', minLength: 1 } },
+  } as const;
+  const resultSchema = {
+    type: 'object',
+    required: ['event_id', 'status', 'log_id'],
+    properties: {
+      event_id: { type: 'string' },
+      status: { type: 'string', enum: ['stored', 'duplicate', 'accepted'] },
+      log_id: { type: 'string' },
+      leaf_index: { type: 'integer', minimum: 0 },
+      verification_hash: { type: 'string', description: 'RFC 9162 leaf hash of the stored leaf, hex' },
+      integrity: { type: 'string' },
+    },
+  } as const;
+  const resultsSchema = {
+    type: 'object',
+    required: ['results'],
+    properties: { results: { type: 'array', items: resultSchema } },
+  } as const;
+  const proofSchema = (a: string, b: string) =>
+    ({
+      type: 'object',
+      required: [a, b, 'proof'],
+      properties: {
+        [a]: { type: 'integer' },
+        [b]: { type: 'integer' },
+        proof: { type: 'array', items: { type: 'string', description: 'hash, hex' } },
+      },
+    }) as const;
 
   app.post<{ Querystring: { wait?: 'durable' | 'accepted' } }>(
     '/api/v1/events',
@@ -124,62 +227,142 @@ export function createApp(options: AppOptions): FastifyInstance {
           type: 'object',
           properties: { wait: { type: 'string', enum: ['durable', 'accepted'] } },
         },
+        response: {
+          200: { ...resultsSchema, description: "Stored durably (fsync'd), results in input order" },
+          202: { ...resultsSchema, description: 'Accepted into the queue (wait=accepted)' },
+        },
+      },
+      config: {
+        doc: {
+          summary: 'Record one event or a batch (all or nothing)',
+          tag: 'ingest',
+          role: 'ingest',
+          // Documentation only: the ledger validates (CONTRACT error details), not fastify.
+          requestBody: {
+            description: `One event, or {"events": [...]} with 1..${MAX_BATCH_EVENTS} events; body ≤ 16 MiB`,
+            schema: {
+              oneOf: [
+                EVENT_REF,
+                {
+                  type: 'object',
+                  required: ['events'],
+                  additionalProperties: false,
+                  properties: {
+                    events: { type: 'array', minItems: 1, maxItems: MAX_BATCH_EVENTS, items: EVENT_REF },
+                  },
+                },
+              ],
+            },
+          },
+          errors: [400, 401, 403, 413, 415, 429, 503],
+        },
       },
     },
     async (request, reply) => {
       const principal = principalOf(request);
       const events = eventsOf(request.body);
-      if (principal.tenantId !== '*') {
-        const details: ErrorDetail[] = [];
-        for (let i = 0; i < events.length; i++) {
-          const tenant = (events[i] as { tenant_id?: unknown } | null)?.tenant_id;
-          if (typeof tenant === 'string' && tenant !== principal.tenantId) {
-            details.push({
-              index: i,
-              path: 'tenant_id',
-              code: 'forbidden_tenant',
-              message: 'tenant outside the key scope',
-            });
-          }
-        }
-        if (details.length > 0) {
-          throw new HttpError(
-            403,
-            'FORBIDDEN',
-            `this key only reaches tenant ${principal.tenantId}; nothing stored`,
-            {
-              details,
-            },
-          );
-        }
+      try {
+        return await ingest(request, reply, principal, events);
+      } catch (error) {
+        metrics.recordRejected(toHttpError(error).code, events.length);
+        throw error;
       }
-      const wait = request.query.wait ?? 'durable';
-      const results = await ledger.append(events, { wait, onFull: 'reject', producer: principal.keyId });
-      const body = {
-        results: results.map((r) => {
-          const out: Record<string, unknown> = { event_id: r.event_id, status: r.status, log_id: r.log_id };
-          if (r.leaf_index !== undefined) out.leaf_index = r.leaf_index;
-          if (r.leaf_hash !== undefined) out.verification_hash = r.leaf_hash;
-          if (r.integrity !== undefined) out.integrity = r.integrity;
-          return out;
-        }),
-      };
-      return reply.code(wait === 'accepted' ? 202 : 200).send(body);
     },
   );
 
-  app.get('/api/v1/logs', { onRequest: requireRole('read') }, async () =>
-    ledger.logs().map((log) => ({
-      log_id: log.logId,
-      origin: log.origin,
-      tree_size: log.treeSize,
-      public_key: log.verifierKey,
-    })),
+  async function ingest(
+    request: FastifyRequest<{ Querystring: { wait?: 'durable' | 'accepted' } }>,
+    reply: FastifyReply,
+    principal: Principal,
+    events: unknown[],
+  ): Promise<FastifyReply> {
+    if (principal.tenantId !== '*') {
+      const details: ErrorDetail[] = [];
+      for (let i = 0; i < events.length; i++) {
+        const tenant = (events[i] as { tenant_id?: unknown } | null)?.tenant_id;
+        if (typeof tenant === 'string' && tenant !== principal.tenantId) {
+          details.push({
+            index: i,
+            path: 'tenant_id',
+            code: 'forbidden_tenant',
+            message: 'tenant outside the key scope',
+          });
+        }
+      }
+      if (details.length > 0) {
+        throw new HttpError(
+          403,
+          'FORBIDDEN',
+          `this key only reaches tenant ${principal.tenantId}; nothing stored`,
+          {
+            details,
+          },
+        );
+      }
+    }
+    const wait = request.query.wait ?? 'durable';
+    const results = await ledger.append(events, { wait, onFull: 'reject', producer: principal.keyId });
+    metrics.recordIngest(results);
+    const body = {
+      results: results.map((r) => {
+        const out: Record<string, unknown> = { event_id: r.event_id, status: r.status, log_id: r.log_id };
+        if (r.leaf_index !== undefined) out.leaf_index = r.leaf_index;
+        if (r.leaf_hash !== undefined) out.verification_hash = r.leaf_hash;
+        if (r.integrity !== undefined) out.integrity = r.integrity;
+        return out;
+      }),
+    };
+    return reply.code(wait === 'accepted' ? 202 : 200).send(body);
+  }
+
+  app.get(
+    '/api/v1/logs',
+    {
+      onRequest: requireRole('read'),
+      schema: {
+        response: {
+          200: {
+            type: 'array',
+            description: 'Every log with its durable tree size and checkpoint public key',
+            items: {
+              type: 'object',
+              required: ['log_id', 'origin', 'tree_size', 'public_key'],
+              properties: {
+                log_id: { type: 'string' },
+                origin: { type: 'string' },
+                tree_size: { type: 'integer', minimum: 0 },
+                public_key: { type: 'string', description: 'C2SP signed-note verifier key' },
+              },
+            },
+          },
+        },
+      },
+      config: { doc: { summary: 'List the logs', tag: 'logs', role: 'read', errors: [401, 403, 503] } },
+    },
+    async () =>
+      ledger.logs().map((log) => ({
+        log_id: log.logId,
+        origin: log.origin,
+        tree_size: log.treeSize,
+        public_key: log.verifierKey,
+      })),
   );
 
   app.get<{ Params: { log_id: string } }>(
     '/api/v1/logs/:log_id/checkpoint',
-    { onRequest: requireRole('read') },
+    {
+      onRequest: requireRole('read'),
+      schema: { params: logIdParams },
+      config: {
+        doc: {
+          summary: 'Latest signed checkpoint (C2SP signed note)',
+          tag: 'logs',
+          role: 'read',
+          textResponses: { 200: { description: 'Signed checkpoint', contentType: 'text/plain' } },
+          errors: [401, 403, 404, 503],
+        },
+      },
+    },
     async (request, reply) => {
       const note = ledger.log(request.params.log_id).latestCheckpoint();
       if (note === undefined) throw new HttpError(404, 'NOT_FOUND', 'no checkpoint signed yet');
@@ -197,6 +380,18 @@ export function createApp(options: AppOptions): FastifyInstance {
           type: 'object',
           required: ['leaf_index', 'tree_size'],
           properties: { leaf_index: sizeSchema, tree_size: sizeSchema },
+        },
+        params: logIdParams,
+        response: {
+          200: { ...proofSchema('leaf_index', 'tree_size'), description: 'RFC 9162 §2.1.3 inclusion proof' },
+        },
+      },
+      config: {
+        doc: {
+          summary: 'Inclusion proof of a leaf',
+          tag: 'logs',
+          role: 'read',
+          errors: [400, 401, 403, 404, 503],
         },
       },
     },
@@ -224,6 +419,18 @@ export function createApp(options: AppOptions): FastifyInstance {
           required: ['first', 'second'],
           properties: { first: { ...sizeSchema, minimum: 1 }, second: { ...sizeSchema, minimum: 1 } },
         },
+        params: logIdParams,
+        response: {
+          200: { ...proofSchema('first', 'second'), description: 'RFC 9162 §2.1.4 consistency proof' },
+        },
+      },
+      config: {
+        doc: {
+          summary: 'Consistency proof between two tree sizes',
+          tag: 'logs',
+          role: 'read',
+          errors: [400, 401, 403, 404, 503],
+        },
       },
     },
     async (request) => {
@@ -238,51 +445,90 @@ export function createApp(options: AppOptions): FastifyInstance {
     },
   );
 
-  app.post('/api/v1/admin/api-keys', { onRequest: requireRole('admin') }, async (request, reply) => {
-    const principal = principalOf(request);
-    const body = request.body as { tenant_id?: unknown; roles?: unknown } | null;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new HttpError(400, 'INVALID_REQUEST', 'expected {"tenant_id": string|"*", "roles": [...]}');
-    }
-    const details: ErrorDetail[] = [];
-    for (const field of Object.keys(body)) {
-      if (field !== 'tenant_id' && field !== 'roles') {
-        details.push({
-          path: field,
-          code: 'unknown_field',
-          message: `unknown field ${JSON.stringify(field)}`,
-        });
+  const apiKeyBody = {
+    type: 'object',
+    required: ['tenant_id', 'roles'],
+    additionalProperties: false,
+    properties: {
+      tenant_id: { type: 'string', description: '"*" or 1..128 chars [A-Za-z0-9._-]' },
+      roles: {
+        type: 'array',
+        minItems: 1,
+        items: { type: 'string', enum: ['ingest', 'read', 'export', 'erase', 'admin'] },
+      },
+    },
+  } as const;
+  app.post(
+    '/api/v1/admin/api-keys',
+    {
+      onRequest: requireRole('admin'),
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            description: 'The new key (shown once; only its hash is stored)',
+            required: ['key', 'key_id'],
+            properties: { key: { type: 'string' }, key_id: { type: 'string' } },
+          },
+        },
+      },
+      config: {
+        doc: {
+          summary: 'Create an API key',
+          tag: 'admin',
+          role: 'admin',
+          // Documentation only: the handler validates, answering CONTRACT error details.
+          requestBody: { description: 'Tenant scope and roles of the new key', schema: apiKeyBody },
+          errors: [400, 401, 403, 415, 503],
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const body = request.body as { tenant_id?: unknown; roles?: unknown } | null;
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        throw new HttpError(400, 'INVALID_REQUEST', 'expected {"tenant_id": string|"*", "roles": [...]}');
       }
-    }
-    if (!isTenantScope(body.tenant_id)) {
-      details.push({
-        path: 'tenant_id',
-        code: 'invalid',
-        message: 'expected "*" or 1..128 chars [A-Za-z0-9._-]',
-      });
-    }
-    if (!Array.isArray(body.roles) || body.roles.length === 0) {
-      details.push({ path: 'roles', code: 'invalid', message: 'expected a non-empty array of roles' });
-    } else {
-      body.roles.forEach((role, i) => {
-        if (!isRole(role)) {
+      const details: ErrorDetail[] = [];
+      for (const field of Object.keys(body)) {
+        if (field !== 'tenant_id' && field !== 'roles') {
           details.push({
-            path: `roles.${i}`,
-            code: 'invalid',
-            message: `expected ingest, read, export, erase or admin, got ${JSON.stringify(role)}`,
+            path: field,
+            code: 'unknown_field',
+            message: `unknown field ${JSON.stringify(field)}`,
           });
         }
-      });
-    }
-    if (details.length > 0)
-      throw new HttpError(400, 'INVALID_REQUEST', 'invalid API key request', { details });
-    const tenant = body.tenant_id as string;
-    if (principal.tenantId !== '*' && tenant !== principal.tenantId) {
-      throw new HttpError(403, 'FORBIDDEN', `this key only reaches tenant ${principal.tenantId}`);
-    }
-    const created = await keys.create(tenant, body.roles as Role[]);
-    return reply.code(200).send(created);
-  });
+      }
+      if (!isTenantScope(body.tenant_id)) {
+        details.push({
+          path: 'tenant_id',
+          code: 'invalid',
+          message: 'expected "*" or 1..128 chars [A-Za-z0-9._-]',
+        });
+      }
+      if (!Array.isArray(body.roles) || body.roles.length === 0) {
+        details.push({ path: 'roles', code: 'invalid', message: 'expected a non-empty array of roles' });
+      } else {
+        body.roles.forEach((role, i) => {
+          if (!isRole(role)) {
+            details.push({
+              path: `roles.${i}`,
+              code: 'invalid',
+              message: `expected ingest, read, export, erase or admin, got ${JSON.stringify(role)}`,
+            });
+          }
+        });
+      }
+      if (details.length > 0)
+        throw new HttpError(400, 'INVALID_REQUEST', 'invalid API key request', { details });
+      const tenant = body.tenant_id as string;
+      if (principal.tenantId !== '*' && tenant !== principal.tenantId) {
+        throw new HttpError(403, 'FORBIDDEN', `this key only reaches tenant ${principal.tenantId}`);
+      }
+      const created = await keys.create(tenant, body.roles as Role[]);
+      return reply.code(200).send(created);
+    },
+  );
 
   return app;
 }

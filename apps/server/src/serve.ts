@@ -4,10 +4,11 @@
  * SIGTERM/SIGINT it stops accepting, lets in-flight requests finish, closes the ledger (drain,
  * fsync, final signed checkpoint) and exits 0.
  *
- * Not here: gRPC (the flag is accepted and reported), config files, metrics.
+ * Not here: gRPC (the flag is accepted and reported), config files.
  */
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { createLedger, type Ledger } from '@sealog/ledger';
+import { createLedger, type Ledger, type LedgerOptions } from '@sealog/ledger';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeyStore } from './api-keys';
 import { createApp, type ServerState } from './app';
@@ -16,6 +17,11 @@ import { ConfigError } from './errors';
 
 /** How long a graceful shutdown may take before the process gives up with exit 1. */
 export const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/** Version of this package, shown in `/openapi.json`. */
+export const SERVER_VERSION: string = (
+  createRequire(import.meta.url)('../package.json') as { version: string }
+).version;
 
 /** A started server. */
 export interface RunningServer {
@@ -38,6 +44,13 @@ export interface StartOptions {
   readonly logger?: boolean;
   /** Operator notices (e.g. "generated a new master key"); default: stderr. */
   readonly onNotice?: (message: string) => void;
+  /**
+   * Ledger tuning (queue bounds, batch timing, durability …) on top of the defaults; `dir` and
+   * `onNotice` come from the config. Tests use a tiny `queueMaxRecords` to provoke 429.
+   */
+  readonly ledgerOptions?: Omit<LedgerOptions, 'dir' | 'onNotice'>;
+  /** `false` leaves prom-client's process metrics out of `/metrics` (tests); default: included. */
+  readonly processMetrics?: boolean;
 }
 
 /**
@@ -50,7 +63,7 @@ export interface StartOptions {
 export async function startServer(config: ServeConfig, options: StartOptions = {}): Promise<RunningServer> {
   const notice = options.onNotice ?? ((m: string) => process.stderr.write(`sealog: ${m}\n`));
   const state: ServerState = { phase: 'starting' };
-  const ledger = await createLedger({ dir: config.dataDir, onNotice: notice });
+  const ledger = await createLedger({ ...options.ledgerOptions, dir: config.dataDir, onNotice: notice });
   let app: FastifyInstance | undefined;
   try {
     const opened = await ApiKeyStore.open(config.dataDir, config.adminKey);
@@ -59,7 +72,9 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
       ledger,
       keys: opened.store,
       state,
+      version: SERVER_VERSION,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.processMetrics === undefined ? {} : { processMetrics: options.processMetrics }),
     });
     try {
       await app.listen({ port: config.port, host: config.host });
