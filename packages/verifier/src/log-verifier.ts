@@ -23,7 +23,7 @@ import {
   LOG_ID_BYTES,
 } from '@sealog/codec';
 import { type DataKey, NoteVerifier, openFrame } from '@sealog/crypto-envelope';
-import { CompactRange, hashLeaf } from '@sealog/merkle';
+import { hashLeaf } from '@sealog/merkle';
 import {
   ENVELOPE_BYTES,
   type FrameRead,
@@ -43,6 +43,7 @@ import { VerifierError } from './errors';
 import { type FindingCollector, hexOffset, toHex } from './finding';
 import type { AuditorCheckpoint } from './report';
 import { TileReader } from './tile-reader';
+import { FrameTree, LogTree } from './tree-hash';
 
 /** Bytes of a SHA-256 hash (leaf hashes, roots, chain hashes). */
 const HASH_BYTES = 32;
@@ -125,7 +126,10 @@ export class LogVerifier {
   private keys: Map<string, DataKey> | undefined;
   private keyed = false;
   private tiles: TileReader;
-  private tree: CompactRange;
+  private tree: LogTree;
+  private readonly frameTree = new FrameTree();
+  private readonly visitNode = (level: number, index: number, hash: Uint8Array): void =>
+    this.checkNode(level, index, hash);
   /** Tree hashes can no longer be computed (a missing tile in a keyless run). */
   private treeLost = false;
   private targets: Target[] = [];
@@ -146,7 +150,7 @@ export class LogVerifier {
     this.dir = input.dir;
     this.f = input.findings;
     this.tiles = new TileReader(join(input.dir, 'tiles'));
-    this.tree = new CompactRange({ onNode: (level, index, hash) => this.checkNode(level, index, hash) });
+    this.tree = new LogTree(this.visitNode);
   }
 
   /** Runs every check; findings go to the collector. @throws {VerifierError} on bad keys or I/O. */
@@ -482,9 +486,9 @@ export class LogVerifier {
       haveHashes = true;
     }
     if (haveHashes) {
-      const batch = new CompactRange();
-      batch.appendFlat(hashes);
-      const root = batch.root();
+      // One node walk gives the batch root and the log tree's nodes it shares (tree-hash.ts).
+      this.frameTree.build(hashes, first, count);
+      const root = this.frameTree.root();
       if (!equal(root, header.batchRoot)) {
         this.f.error(
           'BATCH_ROOT',
@@ -498,7 +502,7 @@ export class LogVerifier {
           },
         );
       }
-      if (!this.treeLost) this.growTree(hashes);
+      if (!this.treeLost) this.growTree(count);
     } else {
       this.treeLost = true;
     }
@@ -590,9 +594,14 @@ export class LogVerifier {
     const entity = `${rec.tenant_id}\u0000${rec.resource.type}\u0000${rec.resource.id}`;
     const head = this.heads.get(entity);
     const prev = rec.prev;
-    const expected = head === undefined ? 'none' : `${head.leafIndex}:${toHex(head.leafHash)}`;
-    const found = prev === null ? 'none' : `${prev.leafIndex}:${toHex(prev.leafHash)}`;
-    if (expected !== found) {
+    // Compared as values; the strings are built only for a finding.
+    const same =
+      head === undefined
+        ? prev === null
+        : prev !== null && prev.leafIndex === head.leafIndex && equal(prev.leafHash, head.leafHash);
+    if (!same) {
+      const expected = head === undefined ? 'none' : `${head.leafIndex}:${toHex(head.leafHash)}`;
+      const found = prev === null ? 'none' : `${prev.leafIndex}:${toHex(prev.leafHash)}`;
       this.f.error(
         'ENTITY_LINK',
         this.file,
@@ -600,7 +609,11 @@ export class LogVerifier {
         { batchIndex, leafIndex, expected, found },
       );
     }
-    this.heads.set(entity, { leafIndex, leafHash });
+    if (head === undefined) this.heads.set(entity, { leafIndex, leafHash });
+    else {
+      head.leafIndex = leafIndex;
+      head.leafHash = leafHash;
+    }
   }
 
   private compareTiles(first: number, count: number, hashes: Uint8Array): void {
@@ -624,8 +637,8 @@ export class LogVerifier {
   }
 
   /** Appends leaf hashes to the tree, stopping at each checkpoint size to compare roots. */
-  private growTree(hashes: Uint8Array): void {
-    const count = hashes.length / HASH_BYTES;
+  private growTree(count: number): void {
+    const base = this.tree.size;
     let i = 0;
     for (;;) {
       while (
@@ -638,8 +651,9 @@ export class LogVerifier {
       if (i >= count) return;
       const target = this.targets[this.nextTarget];
       const room = target === undefined ? count - i : Math.min(count - i, target.size - this.tree.size);
-      this.tree.appendFlat(hashes.subarray(i * HASH_BYTES, (i + room) * HASH_BYTES));
+      this.frameTree.appendTo(this.tree, i, i + room, this.visitNode);
       i += room;
+      if (this.tree.size !== base + i) throw new VerifierError('LOGIC', 'log tree out of step');
     }
   }
 
