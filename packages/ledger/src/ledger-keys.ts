@@ -100,6 +100,11 @@ export class LedgerKeys {
     await this.subjects.close();
   }
 
+  /** A fresh copy of the blind-index root key (for the prepare worker); wipe it after use. */
+  exportBlindRoot(): Uint8Array {
+    return Uint8Array.from(this.blindRoot);
+  }
+
   /** The blind-index key of a tenant (HKDF from the root key; cached). */
   blindKey(tenantId: string): BlindIndexKey {
     let key = this.blindKeys.get(tenantId);

@@ -13,7 +13,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { LedgerError, type LedgerIssue } from './errors';
 import { LedgerKeys } from './ledger-keys';
 import { type AppendResult, LogWriter, type LogWriterOptions, type ReadRecord } from './log-writer';
-import { type PreparedRecord, RecordPreparer } from './record-prep';
+import { entityKeyOf, type PreparedRecord, RecordPreparer } from './record-prep';
+import { WorkerPreparer } from './worker-preparer';
 
 /** One log of the ledger. */
 export interface LogConfig {
@@ -37,6 +38,13 @@ export interface LedgerOptions extends LogWriterOptions {
   readonly onNotice?: (message: string) => void;
   /** Clock for `received_at` (epoch ms). */
   readonly now?: () => number;
+  /**
+   * Worker threads that seal, tokenize and encode records, 0 or 1 (default 1). With 1 the main
+   * thread validates, assigns ids, loads subject keys and sequences, and one worker prepares each
+   * append's record bodies (bench:audit, 2 cores: ~29k → ~42k events/s durable, medians of 9).
+   * With 0 everything runs on the main thread (use it when the process has one core to itself).
+   */
+  readonly prepareWorkers?: 0 | 1;
 }
 
 /** Options of {@link Ledger.append}. */
@@ -67,6 +75,10 @@ const LOG_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
  */
 export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   const configs = options.logs ?? [{ id: 'default' }];
+  const prepareWorkers = options.prepareWorkers ?? 1;
+  if (prepareWorkers !== 0 && prepareWorkers !== 1) {
+    throw new LedgerError('BAD_ARGUMENT', `prepareWorkers must be 0 or 1, got ${String(prepareWorkers)}`);
+  }
   const seen = new Set<string>();
   const routes = new Map<string, string>();
   for (const c of configs) {
@@ -91,6 +103,7 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
     notice,
   );
   const writers = new Map<string, LogWriter>();
+  let worker: WorkerPreparer | undefined;
   try {
     for (const c of configs) {
       const origin = c.origin ?? `sealog/${c.id}`;
@@ -107,12 +120,14 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
         }),
       );
     }
+    if (prepareWorkers === 1) worker = await WorkerPreparer.start(keys);
   } catch (error) {
     for (const w of writers.values()) await w.close().catch(() => {});
+    await worker?.close().catch(() => {});
     await keys.close().catch(() => {});
     throw error;
   }
-  return new Ledger(options, keys, writers, routes);
+  return new Ledger(options, keys, writers, routes, worker);
 }
 
 /** See {@link createLedger}. */
@@ -123,6 +138,7 @@ export class Ledger {
   private readonly writers: Map<string, LogWriter>;
   private readonly routes: Map<string, string>;
   private readonly preparer: RecordPreparer;
+  private readonly worker: WorkerPreparer | undefined;
   private readonly now: () => number;
   private closed = false;
 
@@ -132,12 +148,14 @@ export class Ledger {
     keys: LedgerKeys,
     writers: Map<string, LogWriter>,
     routes: Map<string, string>,
+    worker?: WorkerPreparer,
   ) {
     this.dir = options.dir;
     this.keys = keys;
     this.writers = writers;
     this.routes = routes;
     this.preparer = new RecordPreparer(keys);
+    this.worker = worker;
     this.now = options.now ?? Date.now;
   }
 
@@ -193,8 +211,20 @@ export class Ledger {
       );
     }
     const normalized = validated.events;
-    await this.preparer.loadSubjects(normalized);
-    const receivedAt = this.now();
+    let receivedAt: number;
+    let eventIds: string[] | undefined;
+    let bodies: Uint8Array[] | undefined;
+    if (this.worker === undefined) {
+      await this.preparer.loadSubjects(normalized);
+      receivedAt = this.now();
+    } else {
+      // Every event is prepared, repeats too (they are rare): the duplicate checks below must run
+      // after the last await, in the same synchronous stretch that registers ids with the writers.
+      receivedAt = this.now();
+      eventIds = new Array(normalized.length);
+      for (let i = 0; i < normalized.length; i++) eventIds[i] = normalized[i]!.event_id ?? uuidv7();
+      bodies = await this.worker.prepare(normalized, eventIds, receivedAt);
+    }
     /** Position of a repeated client id in this batch → position of its first occurrence. */
     const repeats = new Map<number, number>();
     const results: (AppendResult | Promise<AppendResult>)[] = new Array(normalized.length);
@@ -220,8 +250,19 @@ export class Ledger {
         }
         batchIds.set(key, i);
       }
-      const eventId = clientId ?? uuidv7();
-      const prepared = this.preparer.prepare(event, eventId, receivedAt);
+      let prepared: PreparedRecord;
+      if (bodies === undefined) {
+        prepared = this.preparer.prepare(event, clientId ?? uuidv7(), receivedAt);
+      } else {
+        prepared = {
+          eventId: eventIds![i]!,
+          tenantId: event.tenant_id,
+          entityKey: entityKeyOf(event.tenant_id, event.resource.type, event.resource.id),
+          occurredAt: event.occurred_at,
+          body: bodies[i]!,
+        };
+      }
+      const eventId = prepared.eventId;
       let group = perLog.get(writer);
       if (group === undefined) {
         group = { records: [], keys: [], positions: [] };
@@ -269,11 +310,26 @@ export class Ledger {
     return this.keys;
   }
 
+  /**
+   * Drops the cached sealing state of a data subject (`tenant:actor`) here and in the prepare
+   * worker, e.g. after erasure; the next event of the subject loads its key again.
+   */
+  forgetSubject(subjectId: string): void {
+    this.preparer.forget(subjectId);
+    this.worker?.forget(subjectId);
+  }
+
   /** Stops accepting, writes everything accepted, signs final checkpoints, closes every log. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const w of this.writers.values()) await w.close();
+    // Appends already in the worker still reach their writers before those close.
+    await this.worker?.idle();
+    try {
+      for (const w of this.writers.values()) await w.close();
+    } finally {
+      await this.worker?.close();
+    }
     await this.keys.close();
   }
 }

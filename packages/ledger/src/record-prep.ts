@@ -12,14 +12,20 @@ import {
   type NormalizedEvent,
   splitPersonal,
 } from '@sealog/codec';
-import { blindToken, createFieldSealer, type FieldSealer } from '@sealog/crypto-envelope';
+import {
+  type BlindIndexKey,
+  blindToken,
+  createFieldSealer,
+  type FieldSealer,
+  type SubjectKey,
+} from '@sealog/crypto-envelope';
 import { LedgerError } from './errors';
 import type { LedgerKeys } from './ledger-keys';
 
 /** Field name under which actor ids are blind-indexed. */
 export const SUBJECT_TOKEN_FIELD = 'actor.id';
 /** Field sealers kept per subject before the oldest is dropped (they are cheap to recreate). */
-const SEALER_CACHE_ENTRIES = 50_000;
+export const SEALER_CACHE_ENTRIES = 50_000;
 
 /** The data subject of an event: `(tenant_id, actor.id)`, as the key store's subject id. */
 export function subjectIdOf(tenantId: string, actorId: string): string {
@@ -46,11 +52,57 @@ export interface PreparedRecord {
   readonly body: Uint8Array;
 }
 
+/** What sealing needs per subject: its field sealer, key id and blind token (deterministic). */
+export interface SubjectSealing {
+  readonly sealer: FieldSealer;
+  /** Hex of the subject key's 4-byte tag. */
+  readonly keyId: string;
+  /** 16-byte blind token of the actor id under the tenant's blind-index key. */
+  readonly token: Uint8Array;
+}
+
+/** Builds the sealing state of one subject (one HMAC for the token; no key import). */
+export function createSubjectSealing(
+  key: SubjectKey,
+  blindKey: BlindIndexKey,
+  actorId: string,
+): SubjectSealing {
+  return {
+    sealer: createFieldSealer(key),
+    keyId: Buffer.from(key.keyTag).toString('hex'),
+    token: blindToken(blindKey, SUBJECT_TOKEN_FIELD, actorId),
+  };
+}
+
+/**
+ * Encodes one event as record body bytes with its personal fields sealed under `sealing`. Shared
+ * by the in-thread path and the prepare worker, so both produce the same bytes (up to the random
+ * nonce of the sealed blob). The returned bytes belong to the caller.
+ */
+export function encodeSealedBody(
+  event: NormalizedEvent,
+  eventId: string,
+  receivedAt: number,
+  sealing: SubjectSealing,
+): Uint8Array {
+  const { publicPart, personal } = splitPersonal(event);
+  const sealed = sealing.sealer.seal(encodePersonal(personal), personalAad(event.tenant_id, eventId));
+  return encodeRecordBody(
+    makeRecordBody(publicPart, {
+      event_id: eventId,
+      received_at: receivedAt,
+      subject_token: sealing.token,
+      subject_key_id: sealing.keyId,
+      sealed_personal: sealed,
+    }),
+  );
+}
+
 /** Prepares records; caches one field sealer per recent subject. */
 export class RecordPreparer {
   private readonly keys: LedgerKeys;
   /** Per recent subject: its field sealer, key id and blind token (deterministic, so cached). */
-  private readonly sealers = new Map<string, { sealer: FieldSealer; keyId: string; token: Uint8Array }>();
+  private readonly sealers = new Map<string, SubjectSealing>();
 
   constructor(keys: LedgerKeys) {
     this.keys = keys;
@@ -77,11 +129,10 @@ export class RecordPreparer {
         const oldest = this.sealers.keys().next().value as string;
         this.sealers.delete(oldest);
       }
-      this.sealers.set(subjectId, {
-        sealer: createFieldSealer(key),
-        keyId: Buffer.from(key.keyTag).toString('hex'),
-        token: blindToken(this.keys.blindKey(event.tenant_id), SUBJECT_TOKEN_FIELD, event.actor.id),
-      });
+      this.sealers.set(
+        subjectId,
+        createSubjectSealing(key, this.keys.blindKey(event.tenant_id), event.actor.id),
+      );
     }
   }
 
@@ -90,30 +141,20 @@ export class RecordPreparer {
    * @throws {LedgerError} `KEY_MISSING` when {@link loadSubjects} did not load its subject.
    */
   prepare(event: NormalizedEvent, eventId: string, receivedAt: number): PreparedRecord {
-    const { publicPart, personal } = splitPersonal(event);
     const tenantId = event.tenant_id;
-    const subjectId = subjectIdOf(tenantId, event.actor.id);
-    const entry = this.sealers.get(subjectId);
+    const entry = this.sealers.get(subjectIdOf(tenantId, event.actor.id));
     if (entry === undefined) {
       throw new LedgerError(
         'KEY_MISSING',
         `logic error: subject key of ${tenantId} not loaded before prepare`,
       );
     }
-    const sealed = entry.sealer.seal(encodePersonal(personal), personalAad(tenantId, eventId));
-    const body = makeRecordBody(publicPart, {
-      event_id: eventId,
-      received_at: receivedAt,
-      subject_token: entry.token,
-      subject_key_id: entry.keyId,
-      sealed_personal: sealed,
-    });
     return {
       eventId,
       tenantId,
       entityKey: entityKeyOf(tenantId, event.resource.type, event.resource.id),
       occurredAt: event.occurred_at,
-      body: encodeRecordBody(body),
+      body: encodeSealedBody(event, eventId, receivedAt, entry),
     };
   }
 

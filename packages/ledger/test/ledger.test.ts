@@ -46,49 +46,52 @@ describe('ledger', () => {
     await ledger.close();
   });
 
-  it('never writes personal data in plaintext, and reads it back with the subject key', async () => {
-    const dir = tempDir();
-    const ledger = await createLedger({ dir, ...FAST });
-    const event = auditEvent(3, {
-      actor: { id: 'alice-7731', type: 'user', name: 'Alice Wonderland', email: 'alice.w@example.org' },
-      context: { ip: '203.0.113.77', user_agent: 'SecretAgent/9.9' },
-      changes: [{ field: 'salary', old: 'CHF 123456', new: 'CHF 654321' }],
-    });
-    const [r] = await ledger.append([event]);
-    await ledger.close();
-    const needles = [
-      'alice-7731',
-      'Alice Wonderland',
-      'alice.w@example.org',
-      '203.0.113.77',
-      'SecretAgent',
-      'CHF 123456',
-      'CHF 654321',
-    ];
-    for (const file of allFiles(dir)) {
-      const bytes = readFileSync(file);
-      for (const needle of needles) expect(bytes.includes(needle), `${needle} in ${file}`).toBe(false);
-    }
-    const again = await createLedger({ dir, ...FAST });
-    const read = await again.read('default', r!.leaf_index!);
-    expect(read.record.actor_type).toBe('user');
-    const key = await again.keyMaterial.subjects.get(subjectIdOf(read.record.tenant_id, 'alice-7731'));
-    expect(key).toBeDefined();
-    const { createFieldSealer } = await import('@sealog/crypto-envelope');
-    const personal = decodePersonal(
-      createFieldSealer(key!).open(
-        read.record.sealed_personal,
-        personalAad(read.record.tenant_id, read.record.event_id),
-      ),
-    );
-    expect(personal).toMatchObject({
-      actor_id: 'alice-7731',
-      actor_email: 'alice.w@example.org',
-      ip: '203.0.113.77',
-    });
-    expect(personal.changes[0]).toEqual({ old: 'CHF 123456', new: 'CHF 654321' });
-    await again.close();
-  });
+  it.each([0, 1] as const)(
+    'never writes personal data in plaintext, and reads it back with the subject key (prepareWorkers %i)',
+    async (prepareWorkers) => {
+      const dir = tempDir();
+      const ledger = await createLedger({ dir, ...FAST, prepareWorkers });
+      const event = auditEvent(3, {
+        actor: { id: 'alice-7731', type: 'user', name: 'Alice Wonderland', email: 'alice.w@example.org' },
+        context: { ip: '203.0.113.77', user_agent: 'SecretAgent/9.9' },
+        changes: [{ field: 'salary', old: 'CHF 123456', new: 'CHF 654321' }],
+      });
+      const [r] = await ledger.append([event]);
+      await ledger.close();
+      const needles = [
+        'alice-7731',
+        'Alice Wonderland',
+        'alice.w@example.org',
+        '203.0.113.77',
+        'SecretAgent',
+        'CHF 123456',
+        'CHF 654321',
+      ];
+      for (const file of allFiles(dir)) {
+        const bytes = readFileSync(file);
+        for (const needle of needles) expect(bytes.includes(needle), `${needle} in ${file}`).toBe(false);
+      }
+      const again = await createLedger({ dir, ...FAST, prepareWorkers });
+      const read = await again.read('default', r!.leaf_index!);
+      expect(read.record.actor_type).toBe('user');
+      const key = await again.keyMaterial.subjects.get(subjectIdOf(read.record.tenant_id, 'alice-7731'));
+      expect(key).toBeDefined();
+      const { createFieldSealer } = await import('@sealog/crypto-envelope');
+      const personal = decodePersonal(
+        createFieldSealer(key!).open(
+          read.record.sealed_personal,
+          personalAad(read.record.tenant_id, read.record.event_id),
+        ),
+      );
+      expect(personal).toMatchObject({
+        actor_id: 'alice-7731',
+        actor_email: 'alice.w@example.org',
+        ip: '203.0.113.77',
+      });
+      expect(personal.changes[0]).toEqual({ old: 'CHF 123456', new: 'CHF 654321' });
+      await again.close();
+    },
+  );
 
   it('rejects an invalid batch as a whole with index and path, storing nothing', async () => {
     const dir = tempDir();

@@ -1,0 +1,139 @@
+/**
+ * Entry point of the prepare worker (a `worker_threads` worker started by worker-preparer.ts):
+ * seals, tokenizes and encodes the record bodies of one `append` at a time, in message order, and
+ * returns them in one transferred buffer. It holds subject keys and the blind-index root only in
+ * memory, as the main thread sent them.
+ *
+ * Not here: validation, ids, receive times, loading or creating subject keys, ordering across logs
+ * (the main thread does all of these). The buffers it posts are transferred: the main thread owns
+ * them afterwards.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { NormalizedEvent } from '@sealog/codec';
+import { type BlindIndexKey, deriveBlindIndexKey, SubjectKey } from '@sealog/crypto-envelope';
+import { createSubjectSealing, encodeSealedBody, type SubjectSealing, subjectIdOf } from './record-prep';
+
+/** Key material of a subject the worker has not seen yet. */
+export interface SubjectKeyMaterial {
+  readonly subjectId: string;
+  readonly tenantId: string;
+  readonly actorId: string;
+  /** The 32 key bytes (`SubjectKey.exportBytes()`); the worker wipes them after import. */
+  readonly key: Uint8Array;
+  readonly keyTag: Uint8Array;
+}
+
+/** Main → worker messages. */
+export type PrepareRequest =
+  | {
+      readonly type: 'prepare';
+      readonly id: number;
+      readonly events: readonly NormalizedEvent[];
+      readonly eventIds: readonly string[];
+      readonly receivedAt: number;
+      /** Subjects new to the worker, imported before the events are prepared. */
+      readonly keys: readonly SubjectKeyMaterial[];
+      /** Subjects to drop after this message's events (the main thread owns the cache policy). */
+      readonly drop: readonly string[];
+    }
+  | { readonly type: 'forget'; readonly subjectId: string };
+
+/** Worker → main messages. */
+export type PrepareResponse =
+  | {
+      readonly type: 'prepared';
+      readonly id: number;
+      /** Record bodies, back to back. */
+      readonly bodies: ArrayBuffer;
+      /** `n + 1` offsets into `bodies`: body i is `[offsets[i], offsets[i + 1])`. */
+      readonly offsets: Uint32Array;
+    }
+  | { readonly type: 'failed'; readonly id: number; readonly message: string }
+  /** Sent once, when the worker listens. */
+  | { readonly type: 'ready' };
+
+/** Start data of the worker. */
+export interface PrepareWorkerData {
+  /** Copy of the blind-index root key (tenant keys are derived from it here). */
+  readonly blindRoot: Uint8Array;
+}
+
+/** The worker's state: sealing per known subject, blind-index key per tenant. */
+class PrepareState {
+  private readonly blindRoot: Uint8Array;
+  private readonly blindKeys = new Map<string, BlindIndexKey>();
+  private readonly sealings = new Map<string, SubjectSealing>();
+
+  constructor(blindRoot: Uint8Array) {
+    this.blindRoot = blindRoot;
+  }
+
+  forget(subjectId: string): void {
+    this.sealings.delete(subjectId);
+  }
+
+  prepare(request: Extract<PrepareRequest, { type: 'prepare' }>): PrepareResponse {
+    for (const k of request.keys) {
+      const key = SubjectKey.fromBytes(k.subjectId, k.key, k.keyTag);
+      k.key.fill(0);
+      this.sealings.set(k.subjectId, createSubjectSealing(key, this.blindKey(k.tenantId), k.actorId));
+    }
+    const events = request.events;
+    const n = events.length;
+    const parts: Uint8Array[] = new Array(n);
+    const offsets = new Uint32Array(n + 1);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const event = events[i]!;
+      const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
+      const sealing = this.sealings.get(subjectId);
+      if (sealing === undefined) {
+        throw new Error(`logic error: prepare worker has no key for a subject of tenant ${event.tenant_id}`);
+      }
+      const body = encodeSealedBody(event, request.eventIds[i]!, request.receivedAt, sealing);
+      parts[i] = body;
+      total += body.length;
+      offsets[i + 1] = total;
+    }
+    // One buffer for the whole append: one transfer, no per-record messages.
+    const bodies = new Uint8Array(total);
+    for (let i = 0; i < n; i++) bodies.set(parts[i]!, offsets[i]!);
+    for (const subjectId of request.drop) this.sealings.delete(subjectId);
+    return { type: 'prepared', id: request.id, bodies: bodies.buffer, offsets };
+  }
+
+  private blindKey(tenantId: string): BlindIndexKey {
+    let key = this.blindKeys.get(tenantId);
+    if (key === undefined) {
+      key = deriveBlindIndexKey(this.blindRoot, tenantId);
+      this.blindKeys.set(tenantId, key);
+    }
+    return key;
+  }
+}
+
+if (!isMainThread && parentPort !== null) {
+  const port = parentPort;
+  const state = new PrepareState((workerData as PrepareWorkerData).blindRoot);
+  port.on('message', (request: PrepareRequest) => {
+    if (request.type === 'forget') {
+      state.forget(request.subjectId);
+      return;
+    }
+    let response: PrepareResponse;
+    try {
+      response = state.prepare(request);
+    } catch (error) {
+      port.postMessage({
+        type: 'failed',
+        id: request.id,
+        message: (error as Error).message,
+      } satisfies PrepareResponse);
+      return;
+    }
+    if (response.type === 'prepared') {
+      port.postMessage(response, [response.bodies, response.offsets.buffer as ArrayBuffer]);
+    }
+  });
+  port.postMessage({ type: 'ready' } satisfies PrepareResponse);
+}

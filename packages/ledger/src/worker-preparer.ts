@@ -1,0 +1,223 @@
+/**
+ * Main-thread side of record preparation in a worker: loads or creates the subject keys of an
+ * `append` here (one fdatasync per batch of new subjects), sends the normalized events with the key
+ * material of subjects the worker has not seen, and receives the record bodies of the whole append
+ * in one transferred buffer. Requests are answered in the order they were posted (one worker).
+ *
+ * Not here: sealing and encoding (prepare-worker.ts), ids and receive times (ledger.ts). The body
+ * views returned by {@link WorkerPreparer.prepare} share one buffer owned by the caller.
+ */
+import { Worker } from 'node:worker_threads';
+import type { NormalizedEvent } from '@sealog/codec';
+import type { SubjectKey } from '@sealog/crypto-envelope';
+import { LedgerError } from './errors';
+import type { LedgerKeys } from './ledger-keys';
+import type {
+  PrepareRequest,
+  PrepareResponse,
+  PrepareWorkerData,
+  SubjectKeyMaterial,
+} from './prepare-worker';
+import { SEALER_CACHE_ENTRIES, subjectIdOf } from './record-prep';
+
+interface Pending {
+  readonly resolve: (bodies: Uint8Array[]) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Starts the prepare worker. From TypeScript source (tests, `--import tsx`) the worker file is
+ * .ts: it is loaded through tsx with the `@sealog/source` condition; from `dist` it is plain JS.
+ */
+function startWorker(blindRoot: Uint8Array): Worker {
+  const workerData: PrepareWorkerData = { blindRoot };
+  if (!import.meta.url.endsWith('.ts')) {
+    return new Worker(new URL('./prepare-worker.js', import.meta.url), { workerData });
+  }
+  const url = new URL('./prepare-worker.ts', import.meta.url).href;
+  // Node 20 ignores `--import` in a worker's execArgv, so the worker registers tsx itself first.
+  const tsxApi =
+    typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : 'tsx/esm/api';
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData, execArgv: ['--conditions=@sealog/source'] });
+}
+
+/** See module doc. */
+export class WorkerPreparer {
+  private readonly keys: LedgerKeys;
+  private readonly worker: Worker;
+  /** Subjects whose keys the worker holds, oldest first (the worker mirrors this exactly). */
+  private readonly known = new Set<string>();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private failure: LedgerError | undefined;
+  private closing = false;
+  /** Rejects {@link WorkerPreparer.start} while it waits for the worker. */
+  private onFailure: ((error: LedgerError) => void) | undefined;
+
+  private readonly ready: Promise<void>;
+
+  private constructor(keys: LedgerKeys) {
+    this.keys = keys;
+    const blindRoot = keys.exportBlindRoot();
+    this.worker = startWorker(blindRoot);
+    blindRoot.fill(0);
+    let onReady!: () => void;
+    this.ready = new Promise<void>((resolve) => {
+      onReady = resolve;
+    });
+    this.worker.on('message', (m: PrepareResponse) => {
+      if (m.type === 'ready') onReady();
+      else this.onMessage(m);
+    });
+    this.worker.on('error', (error) => this.fail(`prepare worker failed: ${error.message}`, error));
+    this.worker.on('exit', (code) => {
+      if (!this.closing) this.fail(`prepare worker exited unexpectedly (code ${code})`, undefined);
+    });
+  }
+
+  /**
+   * Starts the worker and waits until it listens, so that a worker that cannot start fails here.
+   * @throws {LedgerError} `FAILED` when the worker does not start.
+   */
+  static async start(keys: LedgerKeys): Promise<WorkerPreparer> {
+    const preparer = new WorkerPreparer(keys);
+    const failed = new Promise<never>((_, reject) => {
+      preparer.onFailure = reject;
+    });
+    try {
+      await Promise.race([preparer.ready, failed]);
+    } catch (error) {
+      await preparer.close();
+      throw error;
+    }
+    preparer.onFailure = undefined;
+    // An idle worker must not keep the process alive; pending requests ref it.
+    preparer.worker.unref();
+    return preparer;
+  }
+
+  /**
+   * Prepares the record bodies of `events` (with `eventIds[i]` and one receive time) in the worker.
+   * @returns one body per event, views of one buffer, in input order.
+   * @throws {LedgerError} `FAILED` when the worker crashed or failed the request; `CLOSED`.
+   */
+  async prepare(
+    events: readonly NormalizedEvent[],
+    eventIds: readonly string[],
+    receivedAt: number,
+  ): Promise<Uint8Array[]> {
+    this.check();
+    // Load keys of subjects new to the worker. Repeat: a concurrent append may have evicted one of
+    // ours from `known` while we waited for the key store.
+    const loaded = new Map<string, SubjectKey>();
+    for (;;) {
+      const missing = new Set<string>();
+      for (const event of events) {
+        const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
+        if (!this.known.has(subjectId) && !loaded.has(subjectId)) missing.add(subjectId);
+      }
+      if (missing.size === 0) break;
+      // One call: the journaled store writes every new key of the batch with one fdatasync.
+      const got = await this.keys.subjects.getOrCreateMany([...missing]);
+      for (const [id, key] of got) loaded.set(id, key);
+      this.check();
+    }
+    // From here to postMessage nothing awaits: `known` and the message agree.
+    const material: SubjectKeyMaterial[] = [];
+    const drop: string[] = [];
+    for (const event of events) {
+      const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
+      if (this.known.has(subjectId)) continue;
+      const key = loaded.get(subjectId)!;
+      if (this.known.size >= SEALER_CACHE_ENTRIES) {
+        const oldest = this.known.values().next().value as string;
+        this.known.delete(oldest);
+        drop.push(oldest);
+      }
+      this.known.add(subjectId);
+      material.push({
+        subjectId,
+        tenantId: event.tenant_id,
+        actorId: event.actor.id,
+        key: key.exportBytes(),
+        keyTag: key.keyTag,
+      });
+    }
+    const id = this.nextId++;
+    const request: PrepareRequest = {
+      type: 'prepare',
+      id,
+      events,
+      eventIds,
+      receivedAt,
+      keys: material,
+      drop,
+    };
+    return new Promise<Uint8Array[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) this.worker.ref();
+      // Key bytes are transferred (and so gone from this thread), not copied.
+      this.worker.postMessage(
+        request,
+        material.map((m) => m.key.buffer as ArrayBuffer),
+      );
+    });
+  }
+
+  /** Makes the worker drop a subject's key (after erasure); the next use reloads it. */
+  forget(subjectId: string): void {
+    if (!this.known.delete(subjectId) || this.failure !== undefined || this.closing) return;
+    this.worker.postMessage({ type: 'forget', subjectId } satisfies PrepareRequest);
+  }
+
+  /** Resolves when every request posted so far has been answered (or failed). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Terminates the worker; requests still pending fail with `CLOSED`. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.rejectAll(new LedgerError('CLOSED', 'ledger is closed'));
+    await this.worker.terminate();
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.closing) throw new LedgerError('CLOSED', 'ledger is closed');
+  }
+
+  private onMessage(m: Exclude<PrepareResponse, { type: 'ready' }>): void {
+    const p = this.pending.get(m.id);
+    if (p === undefined) return;
+    this.pending.delete(m.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (m.type === 'failed') {
+      p.reject(new LedgerError('FAILED', `prepare worker: ${m.message}`));
+      return;
+    }
+    const offsets = m.offsets;
+    const n = offsets.length - 1;
+    const bodies: Uint8Array[] = new Array(n);
+    for (let i = 0; i < n; i++)
+      bodies[i] = new Uint8Array(m.bodies, offsets[i]!, offsets[i + 1]! - offsets[i]!);
+    p.resolve(bodies);
+  }
+
+  private fail(message: string, cause: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = new LedgerError('FAILED', message, cause === undefined ? {} : { cause });
+    this.onFailure?.(this.failure);
+    this.rejectAll(this.failure);
+  }
+
+  private rejectAll(error: LedgerError): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(error);
+  }
+}

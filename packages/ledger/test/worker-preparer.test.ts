@@ -1,0 +1,117 @@
+import type { Worker } from 'node:worker_threads';
+import {
+  assembleRecord,
+  decodePersonal,
+  decodeRecord,
+  type NormalizedEvent,
+  validateBatch,
+} from '@sealog/codec';
+import { createFieldSealer } from '@sealog/crypto-envelope';
+import { describe, expect, it } from 'vitest';
+import {
+  createLedger,
+  type Ledger,
+  LedgerError,
+  LedgerKeys,
+  personalAad,
+  RecordPreparer,
+  subjectIdOf,
+} from '../src/index';
+import { WorkerPreparer } from '../src/worker-preparer';
+import { auditEvent, tempDir } from './helpers';
+
+const FAST = { batchMaxWaitMs: 1, checkpointIntervalMs: 60_000 };
+
+function normalize(events: unknown[]): NormalizedEvent[] {
+  const v = validateBatch(events);
+  if (!v.ok) throw new Error(`test events invalid: ${JSON.stringify(v.errors)}`);
+  return v.events;
+}
+
+/** The ledger's prepare worker thread (internal state, reached for crash and close tests). */
+function workerOf(ledger: Ledger): Worker {
+  const preparer = (ledger as unknown as { worker: WorkerPreparer | undefined }).worker;
+  if (preparer === undefined) throw new Error('ledger has no prepare worker');
+  return (preparer as unknown as { worker: Worker }).worker;
+}
+
+describe('prepare worker', () => {
+  it('produces the same record bodies as the in-thread path (sealed blobs equal once opened)', async () => {
+    const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
+    const events = normalize(Array.from({ length: 300 }, (_, i) => auditEvent(i)));
+    const eventIds = events.map((_, i) => `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`);
+    const receivedAt = 1_795_428_123_456;
+    const local = new RecordPreparer(keys);
+    await local.loadSubjects(events);
+    const worker = await WorkerPreparer.start(keys);
+    try {
+      // Two requests: the second reuses the keys the worker received with the first.
+      const first = await worker.prepare(events.slice(0, 150), eventIds.slice(0, 150), receivedAt);
+      const second = await worker.prepare(events.slice(150), eventIds.slice(150), receivedAt);
+      const remote = [...first, ...second];
+      expect(remote).toHaveLength(events.length);
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i]!;
+        const a = local.prepare(event, eventIds[i]!, receivedAt).body;
+        const b = remote[i]!;
+        const ra = decodeRecord(assembleRecord(null, a));
+        const rb = decodeRecord(assembleRecord(null, b));
+        // The sealed blob is the last field and has a fixed length for equal plaintext: every
+        // byte before it must match; the blobs differ only by their random nonces.
+        const sealedBytes = ra.sealed_personal.length;
+        expect(rb.sealed_personal.length).toBe(sealedBytes);
+        expect(b.length).toBe(a.length);
+        expect(Buffer.from(b.subarray(0, b.length - sealedBytes))).toEqual(
+          Buffer.from(a.subarray(0, a.length - sealedBytes)),
+        );
+        const key = await keys.subjects.get(subjectIdOf(event.tenant_id, event.actor.id));
+        const sealer = createFieldSealer(key!);
+        const aad = personalAad(event.tenant_id, eventIds[i]!);
+        expect(decodePersonal(sealer.open(rb.sealed_personal, aad))).toEqual(
+          decodePersonal(sealer.open(ra.sealed_personal, aad)),
+        );
+      }
+    } finally {
+      await worker.close();
+      await keys.close();
+    }
+  });
+
+  it('sends a forgotten subject key again on its next event', async () => {
+    const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
+    const worker = await WorkerPreparer.start(keys);
+    try {
+      const events = normalize([auditEvent(1)]);
+      await worker.prepare(events, ['e1'], 1_795_428_000_000);
+      worker.forget(subjectIdOf(events[0]!.tenant_id, events[0]!.actor.id));
+      const [body] = await worker.prepare(events, ['e2'], 1_795_428_000_000);
+      expect(decodeRecord(assembleRecord(null, body!)).event_id).toBe('e2');
+    } finally {
+      await worker.close();
+      await keys.close();
+    }
+  });
+
+  it('fails pending and later appends with FAILED when the worker dies, instead of hanging', async () => {
+    const ledger = await createLedger({ dir: tempDir(), ...FAST, prepareWorkers: 1, onNotice: () => {} });
+    await ledger.append([auditEvent(0)]);
+    const pending = ledger.append(Array.from({ length: 2000 }, (_, i) => auditEvent(i + 1)));
+    // Stands in for a crash (an abort or fatal error in the worker): the thread is gone.
+    void workerOf(ledger).terminate();
+    const error = await pending.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LedgerError);
+    expect((error as LedgerError).code).toBe('FAILED');
+    await expect(ledger.append([auditEvent(5000)])).rejects.toMatchObject({ code: 'FAILED' });
+    await ledger.close();
+  });
+
+  it('stops the worker when the ledger closes', async () => {
+    const ledger = await createLedger({ dir: tempDir(), ...FAST, prepareWorkers: 1, onNotice: () => {} });
+    const results = await ledger.append(Array.from({ length: 20 }, (_, i) => auditEvent(i)));
+    expect(results.map((r) => r.status)).toEqual(new Array(20).fill('stored'));
+    const exited = new Promise<number>((resolve) => workerOf(ledger).once('exit', resolve));
+    await ledger.close();
+    await exited;
+    expect(workerOf(ledger).threadId).toBe(-1);
+  });
+});
