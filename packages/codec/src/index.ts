@@ -79,6 +79,7 @@ export {
   type RecordServerFields,
   type StoredRecord,
 } from './record';
+export { renderPublicRecord } from './render-record';
 export {
   type BatchValidationIssue,
   type BatchValidationResult,

@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { decodePersonal, type PersonalFields, type StoredRecord } from '@sealog/codec';
+import { decodePersonal, type PersonalFields, renderPublicRecord, type StoredRecord } from '@sealog/codec';
 import {
   blindToken,
   createFieldSealer,
@@ -247,48 +247,10 @@ function recordLine(
     leaf_hash: Buffer.from(r.leafHash).toString('hex'),
     leaf: Buffer.from(r.leaf).toString('base64'),
     inclusion,
-    record: renderRecord(r.record),
+    record: renderPublicRecord(r.record),
   };
   if (options.includePersonal === true) line.personal = renderPersonal(r.record, sealer, sealerKeyId);
   return line;
-}
-
-/**
- * The human-readable public fields of a record (docs/FORMAT.md, "Export bundles": every key
- * always present, in this order, nil as `null`). The verifier renders the decoded leaf the same
- * way and compares.
- */
-function renderRecord(r: StoredRecord): Record<string, unknown> {
-  const c = r.context;
-  return {
-    event_id: r.event_id,
-    tenant_id: r.tenant_id,
-    occurred_at: iso(r.occurred_at),
-    received_at: iso(r.received_at),
-    actor_type: r.actor_type,
-    subject_token: Buffer.from(r.subject_token).toString('hex'),
-    action: r.action,
-    category: r.category ?? null,
-    resource: { type: r.resource.type, id: r.resource.id, name: r.resource.name ?? null },
-    result: r.result,
-    context:
-      c === undefined
-        ? null
-        : {
-            request_id: c.request_id ?? null,
-            session_id: c.session_id ?? null,
-            trace_id: c.trace_id ?? null,
-            component: c.component ?? null,
-          },
-    change_fields: r.change_fields ?? null,
-    metadata: r.metadata ?? null,
-    retention_class: r.retention_class,
-    subject_key_id: r.subject_key_id,
-    prev:
-      r.prev === null
-        ? null
-        : { leaf_index: r.prev.leafIndex, leaf_hash: Buffer.from(r.prev.leafHash).toString('hex') },
-  };
 }
 
 function renderPersonal(

@@ -7,7 +7,7 @@
  * written from FORMAT.md: the verifier must not trust the code that wrote what it checks. Nothing
  * here touches files; the streaming verification is in bundle-verifier.ts.
  */
-import type { StoredRecord } from '@sealog/codec';
+import { renderPublicRecord, type StoredRecord } from '@sealog/codec';
 
 /** Bundle format version this verifier reads. */
 export const BUNDLE_VERSION = 1;
@@ -144,48 +144,8 @@ export function parseBundleHeader(v: unknown): BundleHeader | { error: string } 
   };
 }
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-/**
- * The human-readable public fields of a decoded record, exactly as FORMAT.md defines the `record`
- * field of a record line: every key present, nil as `null`, times as RFC 3339 UTC with ms, bytes
- * as lowercase hex. `sealed_personal` is not rendered (opaque ciphertext).
- */
-export function renderRecord(r: StoredRecord): Record<string, unknown> {
-  const c = r.context;
-  return {
-    event_id: r.event_id,
-    tenant_id: r.tenant_id,
-    occurred_at: iso(r.occurred_at),
-    received_at: iso(r.received_at),
-    actor_type: r.actor_type,
-    subject_token: hex(r.subject_token),
-    action: r.action,
-    category: r.category ?? null,
-    resource: { type: r.resource.type, id: r.resource.id, name: r.resource.name ?? null },
-    result: r.result,
-    context:
-      c === undefined
-        ? null
-        : {
-            request_id: c.request_id ?? null,
-            session_id: c.session_id ?? null,
-            trace_id: c.trace_id ?? null,
-            component: c.component ?? null,
-          },
-    change_fields: r.change_fields ?? null,
-    metadata: r.metadata ?? null,
-    retention_class: r.retention_class,
-    subject_key_id: r.subject_key_id,
-    prev: r.prev === null ? null : { leaf_index: r.prev.leafIndex, leaf_hash: hex(r.prev.leafHash) },
-  };
-}
+/** The human-readable public fields of a decoded record (shared with the producer via @sealog/codec). */
+export const renderRecord: (r: StoredRecord) => Record<string, unknown> = renderPublicRecord;
 
 /** Where two JSON values first differ. */
 export interface ValueDifference {
