@@ -26,6 +26,7 @@ import { KEY_DIR_MODE, shredFile, writeFileAtomic } from './atomic-file';
 import { constantTimeEqual, encodeHex } from './bytes';
 import { CryptoEnvelopeError } from './errors';
 import type { Keyring } from './keyring';
+import { LruCache } from './lru-cache';
 import { checkSubjectId, SUBJECT_KEY_TAG_BYTES, SubjectKey } from './subject-key';
 import type { SubjectKeyStore } from './subject-key-store';
 import { parseWrappedKeyHeader } from './wrapped-key';
@@ -64,8 +65,7 @@ export class FileSubjectKeyStore implements SubjectKeyStore {
   readonly dir: string;
   readonly #keyring: Keyring;
   readonly #nameKey: Buffer;
-  readonly #cacheEntries: number;
-  readonly #cache: Map<string, SubjectKey>;
+  readonly #cache: LruCache<string, SubjectKey>;
   /** Per-file tail of pending operations: operations on one subject run one at a time. */
   readonly #locks: Map<string, Promise<unknown>>;
 
@@ -73,8 +73,7 @@ export class FileSubjectKeyStore implements SubjectKeyStore {
     this.dir = dir;
     this.#keyring = keyring;
     this.#nameKey = nameKey;
-    this.#cacheEntries = cacheEntries;
-    this.#cache = new Map();
+    this.#cache = new LruCache(cacheEntries);
     this.#locks = new Map();
   }
 
@@ -104,7 +103,7 @@ export class FileSubjectKeyStore implements SubjectKeyStore {
   /** @throws {CryptoEnvelopeError} `INVALID_ARGUMENT`, `IO_ERROR`, or unwrap errors for a damaged file. */
   async getOrCreate(subjectId: string): Promise<SubjectKey> {
     const name = this.#fileName(subjectId);
-    const cached = this.#cacheGet(name);
+    const cached = this.#cache.get(name);
     if (cached !== undefined) return cached;
     return this.#serialize(name, async () => {
       const existing = await this.#load(name, subjectId);
@@ -123,7 +122,7 @@ export class FileSubjectKeyStore implements SubjectKeyStore {
       } catch (cause) {
         throw new CryptoEnvelopeError('IO_ERROR', `subject key store: cannot write ${path}`, { cause });
       }
-      this.#cacheSet(name, key);
+      this.#cache.set(name, key);
       return key;
     });
   }
@@ -147,7 +146,7 @@ export class FileSubjectKeyStore implements SubjectKeyStore {
   /** @throws {CryptoEnvelopeError} `INVALID_ARGUMENT`, `IO_ERROR`, or unwrap errors for a damaged file. */
   async get(subjectId: string): Promise<SubjectKey | undefined> {
     const name = this.#fileName(subjectId);
-    const cached = this.#cacheGet(name);
+    const cached = this.#cache.get(name);
     if (cached !== undefined) return cached;
     return this.#serialize(name, () => this.#load(name, subjectId));
   }
@@ -217,7 +216,7 @@ export class FileSubjectKeyStore implements SubjectKeyStore {
   }
 
   async #load(name: string, subjectId: string): Promise<SubjectKey | undefined> {
-    const cached = this.#cacheGet(name);
+    const cached = this.#cache.get(name);
     if (cached !== undefined) return cached;
     const path = join(this.dir, name);
     let wrapped: Uint8Array | undefined;
@@ -241,29 +240,10 @@ export class FileSubjectKeyStore implements SubjectKeyStore {
         );
       }
       const key = SubjectKey.fromBytes(subjectId, unwrapped.material, keyId.subarray(NAME_HASH_BYTES));
-      this.#cacheSet(name, key);
+      this.#cache.set(name, key);
       return key;
     } finally {
       unwrapped.material.fill(0);
-    }
-  }
-
-  #cacheGet(name: string): SubjectKey | undefined {
-    const key = this.#cache.get(name);
-    if (key !== undefined) {
-      // Re-insert to mark as most recently used (Map keeps insertion order).
-      this.#cache.delete(name);
-      this.#cache.set(name, key);
-    }
-    return key;
-  }
-
-  #cacheSet(name: string, key: SubjectKey): void {
-    if (this.#cacheEntries === 0) return;
-    this.#cache.set(name, key);
-    if (this.#cache.size > this.#cacheEntries) {
-      const oldest = this.#cache.keys().next();
-      if (!oldest.done) this.#cache.delete(oldest.value);
     }
   }
 

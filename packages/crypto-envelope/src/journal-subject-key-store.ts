@@ -46,6 +46,7 @@ import {
   readOptional,
 } from './file-subject-key-store';
 import type { Keyring } from './keyring';
+import { LruCache } from './lru-cache';
 import { checkSubjectId, SUBJECT_KEY_TAG_BYTES, SubjectKey } from './subject-key';
 import type { SubjectKeyStore } from './subject-key-store';
 import { parseWrappedKeyHeader, type WrappedKeyHeader } from './wrapped-key';
@@ -137,9 +138,8 @@ export class JournalSubjectKeyStore implements SubjectKeyStore {
   readonly recovery: JournalRecoveryFinding[];
   readonly #keyring: Keyring;
   readonly #nameKey: Buffer;
-  readonly #cacheEntries: number;
   readonly #segmentBytes: number;
-  readonly #cache: Map<string, SubjectKey>;
+  readonly #cache: LruCache<string, SubjectKey>;
   /** Name (64 hex digits) → location of the subject's entry. */
   readonly #index: Map<string, number>;
   readonly #segments: Map<number, Segment>;
@@ -169,9 +169,8 @@ export class JournalSubjectKeyStore implements SubjectKeyStore {
     this.recovery = [];
     this.#keyring = keyring;
     this.#nameKey = nameKey;
-    this.#cacheEntries = cacheEntries;
     this.#segmentBytes = segmentBytes;
-    this.#cache = new Map();
+    this.#cache = new LruCache(cacheEntries);
     this.#index = new Map();
     this.#segments = new Map();
     this.#pending = new Map();
@@ -239,7 +238,7 @@ export class JournalSubjectKeyStore implements SubjectKeyStore {
   async getOrCreate(subjectId: string): Promise<SubjectKey> {
     const name = this.#name(subjectId);
     this.#throwIfFailed();
-    const cached = this.#shredding.has(name) ? undefined : this.#cacheGet(name);
+    const cached = this.#shredding.has(name) ? undefined : this.#cache.get(name);
     if (cached !== undefined) return cached;
     return (await this.getOrCreateMany([subjectId])).get(subjectId)!;
   }
@@ -424,7 +423,7 @@ export class JournalSubjectKeyStore implements SubjectKeyStore {
   }
 
   #lookup(name: string, subjectId: string): SubjectKey | undefined {
-    const cached = this.#cacheGet(name);
+    const cached = this.#cache.get(name);
     if (cached !== undefined) return cached;
     const location = this.#index.get(name);
     if (location === undefined) return undefined;
@@ -451,7 +450,7 @@ export class JournalSubjectKeyStore implements SubjectKeyStore {
         );
       }
       const key = SubjectKey.fromBytes(subjectId, unwrapped.material, keyId.subarray(NAME_HASH_BYTES));
-      this.#cacheSet(name, key);
+      this.#cache.set(name, key);
       return key;
     } finally {
       unwrapped.material.fill(0);
@@ -552,7 +551,7 @@ export class JournalSubjectKeyStore implements SubjectKeyStore {
     for (const pending of commit.keys) {
       this.#index.set(pending.name, base + entryOffset);
       this.#pending.delete(pending.name);
-      if (pending.key !== undefined) this.#cacheSet(pending.name, pending.key);
+      if (pending.key !== undefined) this.#cache.set(pending.name, pending.key);
       entryOffset += pending.entry.byteLength;
     }
   }
@@ -791,25 +790,6 @@ export class JournalSubjectKeyStore implements SubjectKeyStore {
       () => undefined,
     );
     return run;
-  }
-
-  #cacheGet(name: string): SubjectKey | undefined {
-    const key = this.#cache.get(name);
-    if (key !== undefined) {
-      // Re-insert to mark as most recently used (Map keeps insertion order).
-      this.#cache.delete(name);
-      this.#cache.set(name, key);
-    }
-    return key;
-  }
-
-  #cacheSet(name: string, key: SubjectKey): void {
-    if (this.#cacheEntries === 0) return;
-    this.#cache.set(name, key);
-    if (this.#cache.size > this.#cacheEntries) {
-      const oldest = this.#cache.keys().next();
-      if (!oldest.done) this.#cache.delete(oldest.value);
-    }
   }
 }
 
