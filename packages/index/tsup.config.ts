@@ -1,0 +1,3 @@
+import { definePackage } from '../../tsup.preset.ts';
+
+export default definePackage();
