@@ -18,17 +18,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { decodePersonal, type PersonalFields, renderPublicRecord, type StoredRecord } from '@sealog/codec';
-import {
-  blindToken,
-  createFieldSealer,
-  type FieldSealer,
-  openCheckpoint,
-  signNote,
-} from '@sealog/crypto-envelope';
+import { createFieldSealer, type FieldSealer, openCheckpoint, signNote } from '@sealog/crypto-envelope';
 import { LedgerError } from './errors';
 import type { Ledger } from './ledger';
 import type { LogWriter, ReadRecord } from './log-writer';
-import { personalAad, SUBJECT_TOKEN_FIELD, subjectIdOf } from './record-prep';
+import { personalAad } from './record-prep';
 
 /** Bundle format version written in the header line (`"version": 1`). */
 export const BUNDLE_FORMAT_VERSION = 1;
@@ -128,11 +122,13 @@ export async function exportBundle(
   const token =
     filter.actorId === undefined
       ? undefined
-      : Buffer.from(blindToken(ledger.keyMaterial.blindKey(tenantId), SUBJECT_TOKEN_FIELD, filter.actorId));
+      : Buffer.from(ledger.keyMaterial.subjectToken(tenantId, filter.actorId));
   let sealer: FieldSealer | undefined;
   let sealerKeyId: string | undefined;
   if (options.includePersonal === true) {
-    const key = await ledger.keyMaterial.subjects.get(subjectIdOf(tenantId, filter.actorId!));
+    const key = await ledger.keyMaterial.subjects.get(
+      ledger.keyMaterial.subjectStoreId(tenantId, filter.actorId!),
+    );
     if (key !== undefined) {
       sealer = createFieldSealer(key);
       sealerKeyId = Buffer.from(key.keyTag).toString('hex');

@@ -6,7 +6,13 @@ export { LedgerError, type LedgerErrorCode, type LedgerIssue } from './errors';
 export { type BundleFilter, type BundleOptions, type BundleResult, exportBundle } from './export-bundle';
 export { type OpenedFrame, openStoredFrame } from './frame-reader';
 export { type AppendOptions, createLedger, Ledger, type LedgerOptions, type LogConfig } from './ledger';
-export { GENERATED_MASTER_KEY_ID, LedgerKeys, type MasterKeySource } from './ledger-keys';
+export {
+  GENERATED_MASTER_KEY_ID,
+  LedgerKeys,
+  type MasterKeySource,
+  SUBJECT_TOKEN_FIELD,
+  subjectStoreIdOfToken,
+} from './ledger-keys';
 export {
   type AppendResult,
   CHAIN_EXTENSION_PREFIX,
@@ -18,4 +24,11 @@ export {
   type ReadRecord,
 } from './log-writer';
 export { entityKeyOf, type PreparedRecord, personalAad, RecordPreparer, subjectIdOf } from './record-prep';
+export {
+  ERASED,
+  PersonalReader,
+  type PersonalView,
+  type RecordViewOptions,
+  renderRecordView,
+} from './record-view';
 export { type EntityHead, readSnapshot, SNAPSHOT_FILE, type StateSnapshot } from './state-snapshot';

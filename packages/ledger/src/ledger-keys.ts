@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import {
   BLIND_INDEX_ROOT_KEY_BYTES,
   type BlindIndexKey,
+  blindToken,
   deriveBlindIndexKey,
   generateMasterKey,
   JournalSubjectKeyStore,
@@ -22,6 +23,19 @@ import {
   saveMasterKeyFile,
   writeFileAtomic,
 } from '@sealog/crypto-envelope';
+
+/** Field name under which actor ids are blind-indexed (the record's `subject_token`). */
+export const SUBJECT_TOKEN_FIELD = 'actor.id';
+
+/**
+ * The key store's id of a data subject, from its tenant and blind token: `<tenant>:<token hex>`.
+ * Why the token and not the actor id: a stored record carries `tenant_id` and `subject_token` but
+ * (sealed) no actor id, so reads find the subject key of any record without plaintext, and erasure
+ * by actor id computes the same id. Tenant ids cannot contain ':' (CONTRACT §1).
+ */
+export function subjectStoreIdOfToken(tenantId: string, subjectToken: Uint8Array): string {
+  return `${tenantId}:${Buffer.from(subjectToken.buffer, subjectToken.byteOffset, subjectToken.byteLength).toString('hex')}`;
+}
 
 /** Id given to a master key the ledger generates itself. */
 export const GENERATED_MASTER_KEY_ID = 'local-1';
@@ -103,6 +117,19 @@ export class LedgerKeys {
   /** A fresh copy of the blind-index root key (for the prepare worker); wipe it after use. */
   exportBlindRoot(): Uint8Array {
     return Uint8Array.from(this.blindRoot);
+  }
+
+  /** Blind token of an actor id in a tenant (the record's `subject_token`; 16 bytes). */
+  subjectToken(tenantId: string, actorId: string): Uint8Array {
+    return blindToken(this.blindKey(tenantId), SUBJECT_TOKEN_FIELD, actorId);
+  }
+
+  /**
+   * The key store's id of a data subject `(tenant, actor id)`: the tenant and the actor's blind
+   * token (see {@link subjectStoreIdOfToken}).
+   */
+  subjectStoreId(tenantId: string, actorId: string): string {
+    return subjectStoreIdOfToken(tenantId, this.subjectToken(tenantId, actorId));
   }
 
   /** The blind-index key of a tenant (HKDF from the root key; cached). */

@@ -7,13 +7,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type NormalizedEvent, validateBatch } from '@sealog/codec';
+import { type NormalizedEvent, type StoredRecord, validateBatch } from '@sealog/codec';
 import type { Keyring } from '@sealog/crypto-envelope';
 import { v7 as uuidv7 } from 'uuid';
 import { LedgerError, type LedgerIssue } from './errors';
-import { LedgerKeys } from './ledger-keys';
+import { LedgerKeys, subjectStoreIdOfToken } from './ledger-keys';
 import { type AppendResult, LogWriter, type LogWriterOptions, type ReadRecord } from './log-writer';
-import { entityKeyOf, type PreparedRecord, RecordPreparer } from './record-prep';
+import { entityKeyOf, type PreparedRecord, RecordPreparer, subjectIdOf } from './record-prep';
+import { PersonalReader, type PersonalView, renderRecordView } from './record-view';
 import { WorkerPreparer } from './worker-preparer';
 
 /** One log of the ledger. */
@@ -139,6 +140,7 @@ export class Ledger {
   private readonly routes: Map<string, string>;
   private readonly preparer: RecordPreparer;
   private readonly worker: WorkerPreparer | undefined;
+  private readonly personal: PersonalReader;
   private readonly now: () => number;
   private closed = false;
 
@@ -156,6 +158,7 @@ export class Ledger {
     this.routes = routes;
     this.preparer = new RecordPreparer(keys);
     this.worker = worker;
+    this.personal = new PersonalReader(keys);
     this.now = options.now ?? Date.now;
   }
 
@@ -317,6 +320,50 @@ export class Ledger {
   forgetSubject(subjectId: string): void {
     this.preparer.forget(subjectId);
     this.worker?.forget(subjectId);
+  }
+
+  /**
+   * The personal fields of a stored record, opened with its subject's key, or `"[erased]"`.
+   * @throws {LedgerError} `CORRUPT` when the sealed fields do not open under the right key.
+   */
+  openPersonal(record: StoredRecord): Promise<PersonalView> {
+    return this.personal.open(record);
+  }
+
+  /**
+   * The CONTRACT §2 view of a record read back; with `personal: true` its personal fields are
+   * opened (or read `"[erased]"`), otherwise left out.
+   * @example
+   * const view = await ledger.view(await ledger.read('default', 7), { personal: true });
+   */
+  async view(read: ReadRecord, options: { readonly personal: boolean }): Promise<Record<string, unknown>> {
+    const personal = options.personal ? await this.personal.open(read.record) : undefined;
+    return renderRecordView(read, {
+      integrity: this.log(read.logId).integrityOf(Buffer.from(read.leafHash).toString('hex')),
+      personal,
+    });
+  }
+
+  /**
+   * Crypto-shreds a data subject `(tenant, actor id)`: deletes its key from the key store (and
+   * every cache), so the personal fields of all its records — stored or still queued — read
+   * `"[erased]"` while every leaf, hash, proof and checkpoint stays valid. A later event of the
+   * same subject gets a new key. Returns the subject's blind token (the index drops it) and
+   * whether a key existed.
+   * @throws {LedgerError} `BAD_ARGUMENT` for an empty tenant or actor id.
+   */
+  async eraseSubject(tenantId: string, actorId: string): Promise<{ token: Uint8Array; existed: boolean }> {
+    if (typeof tenantId !== 'string' || tenantId === '' || typeof actorId !== 'string' || actorId === '') {
+      throw new LedgerError('BAD_ARGUMENT', 'eraseSubject: expected a tenant id and an actor id');
+    }
+    const token = this.keys.subjectToken(tenantId, actorId);
+    // Caches first: an append racing this call either sealed under the old key (and is erased
+    // with it) or loads a fresh key after the shred.
+    this.forgetSubject(subjectIdOf(tenantId, actorId));
+    const existed = await this.keys.subjects.shred(subjectStoreIdOfToken(tenantId, token));
+    this.forgetSubject(subjectIdOf(tenantId, actorId));
+    this.personal.forget(tenantId, token);
+    return { token, existed };
   }
 
   /** Stops accepting, writes everything accepted, signs final checkpoints, closes every log. */

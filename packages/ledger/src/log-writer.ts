@@ -478,13 +478,18 @@ export class LogWriter {
       log_id: this.logId,
       leaf_index: leafIndex,
       leaf_hash: hashHex,
-      integrity: formatIntegrity({
-        keySetId: this.logId,
-        keyId: this.integrityKeyId,
-        algoVersion: INTEGRITY_ALGO_VERSION,
-        hashHex,
-      }),
+      integrity: this.integrityOf(hashHex),
     };
+  }
+
+  /** The `integrity` string of a record with this leaf hash (hex) in this log. */
+  integrityOf(leafHashHex: string): string {
+    return formatIntegrity({
+      keySetId: this.logId,
+      keyId: this.integrityKeyId,
+      algoVersion: INTEGRITY_ALGO_VERSION,
+      hashHex: leafHashHex,
+    });
   }
 
   /** The writer loop: the single sequencer of this log. */

@@ -20,14 +20,15 @@ import {
   type SubjectKey,
 } from '@sealog/crypto-envelope';
 import { LedgerError } from './errors';
-import type { LedgerKeys } from './ledger-keys';
+import { type LedgerKeys, SUBJECT_TOKEN_FIELD } from './ledger-keys';
 
-/** Field name under which actor ids are blind-indexed. */
-export const SUBJECT_TOKEN_FIELD = 'actor.id';
 /** Field sealers kept per subject before the oldest is dropped (they are cheap to recreate). */
 export const SEALER_CACHE_ENTRIES = 50_000;
 
-/** The data subject of an event: `(tenant_id, actor.id)`, as the key store's subject id. */
+/**
+ * The data subject of an event, `(tenant_id, actor.id)`, as an in-memory cache key. Never written
+ * anywhere: the key store names subjects by blind token (`LedgerKeys.subjectStoreId`).
+ */
 export function subjectIdOf(tenantId: string, actorId: string): string {
   // Tenant ids cannot contain ':' (CONTRACT §1), so this is unambiguous.
   return `${tenantId}:${actorId}`;
@@ -113,17 +114,20 @@ export class RecordPreparer {
    * that {@link prepare} runs synchronously afterwards.
    */
   async loadSubjects(events: readonly NormalizedEvent[]): Promise<void> {
-    const missing = new Set<string>();
+    const missing = new Map<string, string>();
     for (const event of events) {
       const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
-      if (!this.sealers.has(subjectId)) missing.add(subjectId);
+      if (!this.sealers.has(subjectId) && !missing.has(subjectId)) {
+        missing.set(subjectId, this.keys.subjectStoreId(event.tenant_id, event.actor.id));
+      }
     }
     if (missing.size === 0) return;
     // One call: the journaled store writes every new key of the batch with one fdatasync.
-    const keys = await this.keys.subjects.getOrCreateMany([...missing]);
+    const keys = await this.keys.subjects.getOrCreateMany([...missing.values()]);
     for (const event of events) {
       const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
-      const key = keys.get(subjectId);
+      const storeId = missing.get(subjectId);
+      const key = storeId === undefined ? undefined : keys.get(storeId);
       if (key === undefined || this.sealers.has(subjectId)) continue;
       if (this.sealers.size >= SEALER_CACHE_ENTRIES) {
         const oldest = this.sealers.keys().next().value as string;

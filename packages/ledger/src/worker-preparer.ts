@@ -112,15 +112,17 @@ export class WorkerPreparer {
     // ours from `known` while we waited for the key store.
     const loaded = new Map<string, SubjectKey>();
     for (;;) {
-      const missing = new Set<string>();
+      const missing = new Map<string, string>();
       for (const event of events) {
         const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
-        if (!this.known.has(subjectId) && !loaded.has(subjectId)) missing.add(subjectId);
+        if (!this.known.has(subjectId) && !loaded.has(subjectId) && !missing.has(subjectId)) {
+          missing.set(subjectId, this.keys.subjectStoreId(event.tenant_id, event.actor.id));
+        }
       }
       if (missing.size === 0) break;
       // One call: the journaled store writes every new key of the batch with one fdatasync.
-      const got = await this.keys.subjects.getOrCreateMany([...missing]);
-      for (const [id, key] of got) loaded.set(id, key);
+      const got = await this.keys.subjects.getOrCreateMany([...missing.values()]);
+      for (const [subjectId, storeId] of missing) loaded.set(subjectId, got.get(storeId)!);
       this.check();
     }
     // From here to postMessage nothing awaits: `known` and the message agree.

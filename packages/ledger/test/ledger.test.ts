@@ -74,7 +74,9 @@ describe('ledger', () => {
       const again = await createLedger({ dir, ...FAST, prepareWorkers });
       const read = await again.read('default', r!.leaf_index!);
       expect(read.record.actor_type).toBe('user');
-      const key = await again.keyMaterial.subjects.get(subjectIdOf(read.record.tenant_id, 'alice-7731'));
+      const key = await again.keyMaterial.subjects.get(
+        again.keyMaterial.subjectStoreId(read.record.tenant_id, 'alice-7731'),
+      );
       expect(key).toBeDefined();
       const { createFieldSealer } = await import('@sealog/crypto-envelope');
       const personal = decodePersonal(

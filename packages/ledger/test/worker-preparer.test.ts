@@ -64,7 +64,7 @@ describe('prepare worker', () => {
         expect(Buffer.from(b.subarray(0, b.length - sealedBytes))).toEqual(
           Buffer.from(a.subarray(0, a.length - sealedBytes)),
         );
-        const key = await keys.subjects.get(subjectIdOf(event.tenant_id, event.actor.id));
+        const key = await keys.subjects.get(keys.subjectStoreId(event.tenant_id, event.actor.id));
         const sealer = createFieldSealer(key!);
         const aad = personalAad(event.tenant_id, eventIds[i]!);
         expect(decodePersonal(sealer.open(rb.sealed_personal, aad))).toEqual(

@@ -1,0 +1,145 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { openCheckpoint } from '@sealog/crypto-envelope';
+import { verifyInclusion } from '@sealog/merkle';
+import { describe, expect, it } from 'vitest';
+import { createLedger, ERASED } from '../src/index';
+import { tempDir } from './helpers';
+
+const FAST = { batchMaxWaitMs: 1, checkpointIntervalMs: 60_000 };
+
+function personalEvent(actorId: string, n: number): Record<string, unknown> {
+  return {
+    event_id: `ev-${actorId}-${n}`,
+    tenant_id: 'acme',
+    occurred_at: 1_790_000_000_000 + n,
+    actor: { id: actorId, type: 'user', name: `Name of ${actorId}`, email: `${actorId}@example.com` },
+    action: 'profile.update',
+    category: 'update',
+    resource: { type: 'profile', id: `p-${actorId}`, name: 'Profile' },
+    context: { ip: '203.0.113.7', user_agent: 'curl/8.0', request_id: `req-${n}` },
+    changes: [{ field: 'email', old: `old-${actorId}@example.com`, new: `${actorId}@example.com` }],
+    metadata: { plan: 'pro', seats: 3 },
+  };
+}
+
+function allFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...allFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+describe.each([0, 1] as const)('record views and erasure (prepareWorkers=%i)', (prepareWorkers) => {
+  it('renders the CONTRACT record with personal fields opened, or without them', async () => {
+    const ledger = await createLedger({ dir: tempDir(), ...FAST, prepareWorkers });
+    try {
+      const [r] = await ledger.append([personalEvent('alice', 1)]);
+      const read = await ledger.read('default', r!.leaf_index!);
+      const full = await ledger.view(read, { personal: true });
+      expect(full).toEqual({
+        event_id: 'ev-alice-1',
+        tenant_id: 'acme',
+        occurred_at: new Date(1_790_000_000_001).toISOString(),
+        received_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        actor: { id: 'alice', type: 'user', name: 'Name of alice', email: 'alice@example.com' },
+        action: 'profile.update',
+        category: 'update',
+        resource: { type: 'profile', id: 'p-alice', name: 'Profile' },
+        result: 'success',
+        context: { ip: '203.0.113.7', user_agent: 'curl/8.0', request_id: 'req-1' },
+        changes: [{ field: 'email', old: 'old-alice@example.com', new: 'alice@example.com' }],
+        metadata: { plan: 'pro', seats: 3 },
+        retention_class: 'default',
+        log_id: 'default',
+        leaf_index: r!.leaf_index,
+        block_index: read.batchIndex,
+        block_hash: read.blockHash,
+        verification_hash: r!.leaf_hash,
+        integrity: r!.integrity,
+        prev_entity_leaf_index: null,
+      });
+      const bare = await ledger.view(read, { personal: false });
+      expect(bare.actor).toEqual({ id: null, type: 'user' });
+      expect(bare.context).toEqual({ request_id: 'req-1' });
+      expect(bare.changes).toEqual([{ field: 'email' }]);
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  it('erases one subject: its records read [erased], proofs stay valid, others and later events are untouched', async () => {
+    const dir = tempDir();
+    const ledger = await createLedger({ dir, ...FAST, prepareWorkers });
+    const before = await ledger.append([
+      personalEvent('alice', 1),
+      personalEvent('bob', 2),
+      personalEvent('alice', 3),
+    ]);
+    const erased = await ledger.eraseSubject('acme', 'alice');
+    expect(erased.existed).toBe(true);
+    expect((await ledger.eraseSubject('acme', 'nobody')).existed).toBe(false);
+    for (const i of [0, 2]) {
+      const view = await ledger.view(await ledger.read('default', before[i]!.leaf_index!), {
+        personal: true,
+      });
+      expect(view.actor).toEqual({ id: ERASED, type: 'user', name: ERASED, email: ERASED });
+      expect(view.context).toEqual({ ip: ERASED, user_agent: ERASED, request_id: `req-${i + 1}` });
+      expect(view.changes).toEqual([{ field: 'email', old: ERASED, new: ERASED }]);
+      expect(view.verification_hash).toBe(before[i]!.leaf_hash);
+    }
+    const bob = await ledger.view(await ledger.read('default', before[1]!.leaf_index!), { personal: true });
+    expect((bob.actor as { id: string }).id).toBe('bob');
+    // The same subject seen again gets a new key: new records readable, old ones stay erased.
+    const [later] = await ledger.append([personalEvent('alice', 4)]);
+    const laterView = await ledger.view(await ledger.read('default', later!.leaf_index!), { personal: true });
+    expect((laterView.actor as { id: string }).id).toBe('alice');
+    await ledger.checkpoint();
+    const log = ledger.log('default');
+    const cp = openCheckpoint(log.latestCheckpoint()!, [log.noteVerifier]).checkpoint;
+    const read0 = await ledger.read('default', 0);
+    const proof = await log.inclusionProof(0, cp.size);
+    expect(verifyInclusion(read0.leafHash, 0, cp.size, proof, cp.rootHash)).toBe(true);
+    await ledger.close();
+
+    // After a restart the erased records still read erased; nothing of alice's old key survives.
+    const again = await createLedger({ dir, ...FAST, prepareWorkers });
+    try {
+      const view = await again.view(await again.read('default', 0), { personal: true });
+      expect((view.actor as { id: string }).id).toBe(ERASED);
+      const newer = await again.view(await again.read('default', later!.leaf_index!), { personal: true });
+      expect((newer.actor as { id: string }).id).toBe('alice');
+    } finally {
+      await again.close();
+    }
+    for (const file of allFiles(dir)) {
+      const bytes = readFileSync(file);
+      for (const needle of ['alice@example.com', '203.0.113.7', 'Name of alice']) {
+        expect(bytes.includes(needle), `${needle} in ${file}`).toBe(false);
+      }
+    }
+  });
+
+  it('never fails to render a record sealed while its subject was being erased', async () => {
+    const ledger = await createLedger({ dir: tempDir(), ...FAST, prepareWorkers });
+    try {
+      const pending = ledger.append(
+        Array.from({ length: 200 }, (_, i) => personalEvent('carol', i)),
+        { wait: 'durable' },
+      );
+      await ledger.eraseSubject('acme', 'carol');
+      const results = await pending;
+      // Each record sealed before the shred reads erased; one sealed after it (new key) opens.
+      for (const r of results) {
+        const view = await ledger.view(await ledger.read('default', r.leaf_index!), { personal: true });
+        const id = (view.actor as { id: string }).id;
+        expect([ERASED, 'carol']).toContain(id);
+      }
+    } finally {
+      await ledger.close();
+    }
+  });
+});
