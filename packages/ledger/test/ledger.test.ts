@@ -4,7 +4,7 @@ import { decodePersonal } from '@sealog/codec';
 import { openCheckpoint, parseIntegrity } from '@sealog/crypto-envelope';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '@sealog/merkle';
 import { describe, expect, it } from 'vitest';
-import { createLedger, LedgerError, personalAad, subjectIdOf } from '../src/index';
+import { createLedger, LedgerError, personalAad } from '../src/index';
 import { auditEvent, tempDir } from './helpers';
 
 const FAST = { batchMaxWaitMs: 1, checkpointIntervalMs: 60_000 };
