@@ -303,6 +303,15 @@ export class Ledger {
     return this.log(logId).read(leafIndex);
   }
 
+  /**
+   * Reads several records of one log by leaf index (each shared frame decrypted once), in the
+   * order asked.
+   * @throws {LedgerError} `UNKNOWN_LOG`, `NOT_FOUND`, `CORRUPT`.
+   */
+  readMany(logId: string, leafIndexes: readonly number[]): Promise<ReadRecord[]> {
+    return this.log(logId).readMany(leafIndexes);
+  }
+
   /** Signs a checkpoint on every log now (normally done on a timer). */
   async checkpoint(): Promise<void> {
     for (const w of this.writers.values()) await w.checkpoint();

@@ -41,7 +41,7 @@ import { GENESIS_CHAIN, nextChainHash } from './chain-hash';
 import { CheckpointLog } from './checkpoint-log';
 import { DataKeys } from './data-keys';
 import { LedgerError } from './errors';
-import { openStoredFrame } from './frame-reader';
+import { type OpenedFrame, openStoredFrame } from './frame-reader';
 import type { PreparedRecord } from './record-prep';
 import { type EntityHead, type IdempotentResult, readSnapshot, writeSnapshot } from './state-snapshot';
 
@@ -731,6 +731,58 @@ export class LogWriter {
       batchIndex: opened.header.batchIndex,
       blockHash: hex(chain),
     };
+  }
+
+  /**
+   * Reads several records by leaf index, decrypting each frame they share once (search results
+   * and exports often hit neighbours). Returns them in the order asked; duplicates allowed.
+   * @throws {LedgerError} `NOT_FOUND` for any index beyond the durable tree; `CORRUPT`.
+   */
+  async readMany(leafIndexes: readonly number[]): Promise<ReadRecord[]> {
+    const order = leafIndexes.map((_, i) => i).sort((a, b) => leafIndexes[a]! - leafIndexes[b]!);
+    const out: ReadRecord[] = new Array(leafIndexes.length);
+    let opened: { key: number; segment: number; frame: OpenedFrame; chain: string } | undefined;
+    for (const i of order) {
+      const leafIndex = leafIndexes[i]!;
+      if (!Number.isSafeInteger(leafIndex) || leafIndex < 0 || leafIndex >= this.tree.size) {
+        throw new LedgerError(
+          'NOT_FOUND',
+          `log ${this.logId}: no durable leaf ${leafIndex} (tree size ${this.tree.size})`,
+        );
+      }
+      const cur = opened;
+      if (
+        cur === undefined ||
+        leafIndex < cur.key ||
+        leafIndex >= cur.frame.header.firstLeafIndex + cur.frame.leaves.length
+      ) {
+        const at = await this.store.locate(leafIndex);
+        if (at === undefined)
+          throw new LedgerError('NOT_FOUND', `log ${this.logId}: leaf ${leafIndex} not in any frame`);
+        const raw = await this.store.readFrame(at.segment, at.offset);
+        const frame = openStoredFrame(raw.payload, this.keys);
+        const chain = hex(nextChainHash(frame.header.prevChainHash, frame.header.batchRoot, raw.payload));
+        opened = { key: at.key, segment: at.segment, frame, chain };
+      }
+      const { frame, chain } = opened!;
+      const leaf = frame.leaves[leafIndex - frame.header.firstLeafIndex];
+      if (leaf === undefined) {
+        throw new LedgerError(
+          'CORRUPT',
+          `log ${this.logId}: frame ${frame.header.batchIndex} does not hold leaf ${leafIndex}`,
+        );
+      }
+      out[i] = {
+        logId: this.logId,
+        leafIndex,
+        leaf,
+        leafHash: hashLeaf(leaf),
+        record: decodeRecord(leaf),
+        batchIndex: frame.header.batchIndex,
+        blockHash: chain,
+      };
+    }
+    return out;
   }
 
   /**

@@ -143,3 +143,27 @@ describe.each([0, 1] as const)('record views and erasure (prepareWorkers=%i)', (
     }
   });
 });
+
+describe('readMany', () => {
+  it('returns the records asked for in the order asked, equal to single reads, across frames', async () => {
+    const ledger = await createLedger({ dir: tempDir(), ...FAST, prepareWorkers: 0 });
+    try {
+      // Three appends → at least three frames.
+      for (let b = 0; b < 3; b++) {
+        await ledger.append(Array.from({ length: 20 }, (_, i) => personalEvent(`u${i % 3}`, b * 20 + i)));
+      }
+      const ask = [59, 0, 21, 21, 40, 1, 19, 20];
+      const many = await ledger.readMany('default', ask);
+      expect(many.map((r) => r.leafIndex)).toEqual(ask);
+      for (const r of many) {
+        const one = await ledger.read('default', r.leafIndex);
+        expect(Buffer.from(r.leaf)).toEqual(Buffer.from(one.leaf));
+        expect(r.blockHash).toBe(one.blockHash);
+        expect(r.batchIndex).toBe(one.batchIndex);
+      }
+      await expect(ledger.readMany('default', [0, 60])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      await ledger.close();
+    }
+  });
+});
