@@ -7,6 +7,7 @@
  * once by `create` and never stored or logged.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KEY_DIR_MODE, writeFileAtomic } from '@sealog/crypto-envelope';
@@ -63,19 +64,61 @@ export function isRole(role: unknown): role is Role {
   return typeof role === 'string' && (ROLES as readonly string[]).includes(role);
 }
 
+/** How often `authenticate` checks the key file for changes by other processes, ms. */
+export const RELOAD_CHECK_MS = 1000;
+
 /** The hashed key store of one data dir. */
 export class ApiKeyStore {
   private readonly path: string;
-  private readonly byHash = new Map<string, Principal>();
-  private readonly stored: StoredKey[];
+  private byHash = new Map<string, Principal>();
+  private stored: StoredKey[];
   /** Serialises file rewrites so two concurrent `create` calls cannot lose one key. */
   private writing: Promise<void> = Promise.resolve();
+  /** mtime + size of the file as loaded, and when it was last checked (epoch ms). */
+  private loadedStamp = '';
+  private checkedAt = 0;
 
   private constructor(path: string, stored: StoredKey[]) {
     this.path = path;
     this.stored = stored;
-    for (const k of stored) {
-      this.byHash.set(k.sha256, { keyId: k.key_id, tenantId: k.tenant_id, roles: new Set(k.roles) });
+    this.index();
+    this.loadedStamp = this.stamp();
+    this.checkedAt = Date.now();
+  }
+
+  private index(): void {
+    const byHash = new Map<string, Principal>();
+    for (const k of this.stored) {
+      byHash.set(k.sha256, { keyId: k.key_id, tenantId: k.tenant_id, roles: new Set(k.roles) });
+    }
+    this.byHash = byHash;
+  }
+
+  private stamp(): string {
+    try {
+      const st = statSync(this.path);
+      return `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      return '';
+    }
+  }
+
+  /**
+   * Picks up changes another process (`sealog keys create|revoke`) made to the key file, checking
+   * at most once per `RELOAD_CHECK_MS`: a revoked key stops working within about a second.
+   */
+  private reloadIfChanged(): void {
+    const now = Date.now();
+    if (now - this.checkedAt < RELOAD_CHECK_MS) return;
+    this.checkedAt = now;
+    const stamp = this.stamp();
+    if (stamp === this.loadedStamp || stamp === '') return;
+    try {
+      this.stored = parseKeyFile(readFileSync(this.path, 'utf8'), this.path);
+      this.index();
+      this.loadedStamp = stamp;
+    } catch {
+      // A file being replaced right now (or damaged): keep the keys already loaded, retry later.
     }
   }
 
@@ -112,8 +155,44 @@ export class ApiKeyStore {
 
   /** The principal of a presented key, or `undefined` for an unknown key. */
   authenticate(key: string): Principal | undefined {
+    this.reloadIfChanged();
     // Lookup by the hash of a full-entropy secret: timing reveals nothing about stored keys.
     return this.byHash.get(sha256Hex(key));
+  }
+
+  /** Every key's id, tenant scope, roles and creation time (never hashes), oldest first. */
+  list(): Array<{ key_id: string; tenant_id: string; roles: Role[]; created_at: string }> {
+    this.checkedAt = 0;
+    this.reloadIfChanged();
+    return this.stored.map((k) => ({
+      key_id: k.key_id,
+      tenant_id: k.tenant_id,
+      roles: [...k.roles],
+      created_at: k.created_at,
+    }));
+  }
+
+  /**
+   * Deletes a key (persisted before it stops working here; other processes see it within a
+   * second). Returns false when no key has that id.
+   */
+  async revoke(keyId: string): Promise<boolean> {
+    let found = false;
+    const run = this.writing.then(async () => {
+      const keep = this.stored.filter((k) => k.key_id !== keyId);
+      found = keep.length !== this.stored.length;
+      if (!found) return;
+      await writeFileAtomic(
+        this.path,
+        Buffer.from(`${JSON.stringify({ version: 1, keys: keep }, null, 2)}\n`),
+      );
+      this.stored = keep;
+      this.index();
+      this.loadedStamp = this.stamp();
+    });
+    this.writing = run.catch(() => {});
+    await run;
+    return found;
   }
 
   /**
@@ -134,11 +213,15 @@ export class ApiKeyStore {
       created_at: new Date().toISOString(),
     };
     const run = this.writing.then(async () => {
+      // Start from the file as it is now: another process may have added or revoked keys.
+      this.checkedAt = 0;
+      this.reloadIfChanged();
       const next: KeyFile = { version: 1, keys: [...this.stored, entry] };
       await writeFileAtomic(this.path, Buffer.from(`${JSON.stringify(next, null, 2)}\n`));
       // Publish only after the file is durable: a key that works must survive a restart.
-      this.stored.push(entry);
-      this.byHash.set(entry.sha256, { keyId: entry.key_id, tenantId, roles: new Set(entry.roles) });
+      this.stored = next.keys;
+      this.index();
+      this.loadedStamp = this.stamp();
     });
     this.writing = run.catch(() => {});
     await run;

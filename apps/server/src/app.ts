@@ -5,10 +5,12 @@
  *
  * `/metrics` (Prometheus, `metrics.ts`) and `/openapi.json` (generated from the route schemas and
  * each route's `config.doc`, `openapi.ts`) need no key and reveal no audit data.
- * Not here: search, history, export, erasure (later slices of issue 5).
+ * Read routes (search, event + proof, history, export, erasure) are in `read-routes.ts`.
  * Logging: fastify's pino request log (method, url, status, time) only — never bodies, never the
  * `Authorization` header (redacted in case a serializer ever adds headers).
  */
+
+import type { SearchIndex } from '@sealog/index';
 import { type Ledger, LedgerError } from '@sealog/ledger';
 import Fastify, {
   type FastifyError,
@@ -16,10 +18,12 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import { AccessLog } from './access-log';
 import { type ApiKeyStore, isRole, isTenantScope, type Principal, type Role } from './api-keys';
 import { type ErrorDetail, HttpError } from './errors';
 import { ServerMetrics } from './metrics';
 import { collectOpenApi, EVENT_REF } from './openapi';
+import { registerReadRoutes } from './read-routes';
 
 /** Request body limit in bytes (CONTRACT §2: 16 MiB → 413). */
 export const MAX_BODY_BYTES: number = 16 * 1024 * 1024;
@@ -40,6 +44,10 @@ export interface AppOptions {
   readonly ledger: Ledger;
   readonly keys: ApiKeyStore;
   readonly state: ServerState;
+  /** The search index (read routes). */
+  readonly index: SearchIndex;
+  /** Durable records not yet in the index (the `sealog_index_lag_records` gauge). */
+  readonly indexLag?: () => number;
   /** `false` silences the request log (tests); default: pino at `info` on stdout. */
   readonly logger?: boolean;
   /** Version shown in `/openapi.json`; default `0.0.0`. */
@@ -74,7 +82,10 @@ export function createApp(options: AppOptions): FastifyInstance {
     connectionTimeout: 60_000,
   });
   const principals = new WeakMap<FastifyRequest, Principal>();
-  const metrics = new ServerMetrics(ledger, { defaultMetrics: options.processMetrics !== false });
+  const metrics = new ServerMetrics(ledger, {
+    defaultMetrics: options.processMetrics !== false,
+    ...(options.indexLag === undefined ? {} : { indexLag: options.indexLag }),
+  });
   // Before any route: the document is built from every route registered after this call.
   const openapi = collectOpenApi(app, options.version ?? '0.0.0');
 
@@ -529,6 +540,86 @@ export function createApp(options: AppOptions): FastifyInstance {
       return reply.code(200).send(created);
     },
   );
+
+  const keyInfo = {
+    type: 'object',
+    required: ['key_id', 'tenant_id', 'roles', 'created_at'],
+    properties: {
+      key_id: { type: 'string' },
+      tenant_id: { type: 'string' },
+      roles: { type: 'array', items: { type: 'string' } },
+      created_at: { type: 'string' },
+    },
+  } as const;
+  app.get(
+    '/api/v1/admin/api-keys',
+    {
+      onRequest: requireRole('admin'),
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            required: ['keys'],
+            description: 'Keys this admin key reaches (ids, scopes, roles; never secrets or hashes)',
+            properties: { keys: { type: 'array', items: keyInfo } },
+          },
+        },
+      },
+      config: { doc: { summary: 'List API keys', tag: 'admin', role: 'admin', errors: [401, 403, 503] } },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const all = keys.list();
+      return {
+        keys: principal.tenantId === '*' ? all : all.filter((k) => k.tenant_id === principal.tenantId),
+      };
+    },
+  );
+  app.delete<{ Params: { key_id: string } }>(
+    '/api/v1/admin/api-keys/:key_id',
+    {
+      onRequest: requireRole('admin'),
+      schema: {
+        params: {
+          type: 'object',
+          required: ['key_id'],
+          properties: { key_id: { type: 'string', pattern: '^key_[0-9a-f]{16}$' } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['revoked'],
+            description: 'The key no longer authenticates',
+            properties: { revoked: { type: 'string' } },
+          },
+        },
+      },
+      config: {
+        doc: { summary: 'Revoke an API key', tag: 'admin', role: 'admin', errors: [400, 401, 403, 404, 503] },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const keyId = request.params.key_id;
+      const target = keys.list().find((k) => k.key_id === keyId);
+      if (target === undefined || (principal.tenantId !== '*' && target.tenant_id !== principal.tenantId)) {
+        throw new HttpError(404, 'NOT_FOUND', `no API key ${keyId}`);
+      }
+      if (keyId === principal.keyId) {
+        throw new HttpError(409, 'CONFLICT', 'a key cannot revoke itself (use another admin key)');
+      }
+      await keys.revoke(keyId);
+      return { revoked: keyId };
+    },
+  );
+
+  registerReadRoutes(app, {
+    ledger,
+    index: options.index,
+    access: new AccessLog(ledger),
+    requireRole,
+    principalOf,
+  });
 
   return app;
 }

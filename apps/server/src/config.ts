@@ -1,10 +1,14 @@
 /**
- * Server configuration from flags and environment (flags win), validated once at start with
- * messages that name the flag or variable and quote what was given.
- *
- * Not here: a config file (later slice of issue 5).
+ * Server configuration from flags, environment and a JSON config file — flags win over the
+ * environment, which wins over the file, which wins over the defaults — validated once at start
+ * with messages that name the flag, variable or file path (`/ledger/batch_max_records`) and quote
+ * what was given. The file is checked against a JSON Schema (ajv) that refuses unknown keys, so
+ * a misspelt setting fails the start instead of being ignored.
  */
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { LedgerOptions, LogConfig } from '@sealog/ledger';
+import { Ajv } from 'ajv';
 import { ConfigError } from './errors';
 
 /** Embedded default data directory (CONTRACT §4), relative to the working directory. */
@@ -22,12 +26,18 @@ export interface ServeConfig {
   readonly dataDir: string;
   /** HTTP port, 0..65535 (0 = any free port). */
   readonly port: number;
-  /** gRPC port, 0..65535 (accepted; the gRPC server is not implemented yet). */
+  /** gRPC port, 0..65535 (0 = any free port). */
   readonly grpcPort: number;
   /** Listen address. */
   readonly host: string;
   /** `SEALOG_ADMIN_KEY`: becomes the admin key on first start. */
   readonly adminKey: string | undefined;
+  /** Ledger settings from the config file (logs, batching, durability …); empty without one. */
+  readonly ledger: Omit<LedgerOptions, 'dir' | 'onNotice'>;
+  /** Search indexer settings from the config file. */
+  readonly indexer: { readonly pollIntervalMs?: number };
+  /** The config file read, if any (absolute). */
+  readonly configFile: string | undefined;
 }
 
 /** Raw inputs: commander options and the environment. */
@@ -36,6 +46,8 @@ export interface ServeInputs {
   readonly port?: string | undefined;
   readonly grpcPort?: string | undefined;
   readonly host?: string | undefined;
+  /** `--config FILE` (else `SEALOG_CONFIG`). */
+  readonly config?: string | undefined;
 }
 
 /** Admin keys from the environment must carry at least this many characters (≈ 96 bits base64). */
@@ -56,7 +68,13 @@ function parsePort(value: string, source: string): number {
  * const config = resolveServeConfig({ port: '8080' }, process.env);
  */
 export function resolveServeConfig(inputs: ServeInputs, env: NodeJS.ProcessEnv): ServeConfig {
-  const dataDirRaw = inputs.dataDir ?? env.SEALOG_DATA_DIR ?? DEFAULT_DATA_DIR;
+  const configPath = inputs.config ?? (env.SEALOG_CONFIG || undefined);
+  const file = configPath === undefined ? undefined : readConfigFile(resolve(configPath));
+  const fromFile = file?.config ?? {};
+  // Relative paths in the file are relative to the file, not to the working directory.
+  const fileDataDir =
+    fromFile.data_dir === undefined ? undefined : resolve(dirname(file!.path), fromFile.data_dir);
+  const dataDirRaw = inputs.dataDir ?? (env.SEALOG_DATA_DIR || fileDataDir) ?? DEFAULT_DATA_DIR;
   if (dataDirRaw.trim() === '') {
     throw new ConfigError(
       `${inputs.dataDir === undefined ? 'SEALOG_DATA_DIR' : '--data-dir'}: must not be empty`,
@@ -67,14 +85,14 @@ export function resolveServeConfig(inputs: ServeInputs, env: NodeJS.ProcessEnv):
       ? parsePort(inputs.port, '--port')
       : env.SEALOG_PORT !== undefined && env.SEALOG_PORT !== ''
         ? parsePort(env.SEALOG_PORT, 'SEALOG_PORT')
-        : DEFAULT_HTTP_PORT;
+        : (fromFile.port ?? DEFAULT_HTTP_PORT);
   const grpcPort =
     inputs.grpcPort !== undefined
       ? parsePort(inputs.grpcPort, '--grpc-port')
       : env.SEALOG_GRPC_PORT !== undefined && env.SEALOG_GRPC_PORT !== ''
         ? parsePort(env.SEALOG_GRPC_PORT, 'SEALOG_GRPC_PORT')
-        : DEFAULT_GRPC_PORT;
-  const host = inputs.host ?? (env.SEALOG_HOST || DEFAULT_HOST);
+        : (fromFile.grpc_port ?? DEFAULT_GRPC_PORT);
+  const host = inputs.host ?? (env.SEALOG_HOST || fromFile.host || DEFAULT_HOST);
   if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host)) {
     throw new ConfigError(`SEALOG_HOST: expected a host name or IP address, got ${JSON.stringify(host)}`);
   }
@@ -84,5 +102,159 @@ export function resolveServeConfig(inputs: ServeInputs, env: NodeJS.ProcessEnv):
       `SEALOG_ADMIN_KEY: expected at least ${MIN_ADMIN_KEY_CHARS} printable ASCII characters without spaces, got ${adminKey.length} characters`,
     );
   }
-  return { dataDir: resolve(dataDirRaw), port, grpcPort, host, adminKey };
+  return {
+    dataDir: resolve(dataDirRaw),
+    port,
+    grpcPort,
+    host,
+    adminKey,
+    ledger: ledgerOptionsOf(fromFile),
+    indexer:
+      fromFile.index?.poll_interval_ms === undefined
+        ? {}
+        : { pollIntervalMs: fromFile.index.poll_interval_ms },
+    configFile: file?.path,
+  };
+}
+
+/** The config file's shape (snake_case, as written by operators). */
+export interface ConfigFile {
+  data_dir?: string;
+  host?: string;
+  port?: number;
+  grpc_port?: number;
+  logs?: Array<{ id: string; retention_classes?: string[]; origin?: string }>;
+  ledger?: {
+    durability?: 'group' | 'every-frame';
+    group_commit_interval_ms?: number;
+    batch_max_records?: number;
+    batch_max_wait_ms?: number;
+    queue_max_records?: number;
+    queue_max_bytes?: number;
+    segment_bytes?: number;
+    checkpoint_interval_ms?: number;
+    prepare_workers?: 0 | 1;
+    idempotency_window?: number;
+  };
+  index?: { poll_interval_ms?: number };
+}
+
+const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum }) as const;
+
+/** JSON Schema of the config file (documented in apps/server/README.md). */
+const CONFIG_FILE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    data_dir: { type: 'string', minLength: 1 },
+    host: { type: 'string', pattern: '^[A-Za-z0-9.:\\[\\]-]{1,253}$' },
+    port: int(0, 65_535),
+    grpc_port: int(0, 65_535),
+    logs: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id'],
+        properties: {
+          id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+          retention_classes: {
+            type: 'array',
+            minItems: 1,
+            items: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+          },
+          origin: { type: 'string', minLength: 1, maxLength: 255 },
+        },
+      },
+    },
+    ledger: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        durability: { enum: ['group', 'every-frame'] },
+        group_commit_interval_ms: int(0, 1000),
+        batch_max_records: int(1, 65_536),
+        batch_max_wait_ms: int(0, 10_000),
+        queue_max_records: int(1, 100_000_000),
+        queue_max_bytes: int(1024, 64 * 1024 ** 3),
+        segment_bytes: int(4096, 4 * 1024 ** 3),
+        checkpoint_interval_ms: int(10, 3_600_000),
+        prepare_workers: { enum: [0, 1] },
+        idempotency_window: int(0, 100_000_000),
+      },
+    },
+    index: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { poll_interval_ms: int(1, 60_000) },
+    },
+  },
+} as const;
+
+const validateConfigFile = new Ajv({ allErrors: true, strict: true }).compile<ConfigFile>(CONFIG_FILE_SCHEMA);
+
+/**
+ * Reads and validates a config file.
+ * @throws {ConfigError} naming the file and, per problem, the JSON path (`/ledger/batch_max_records`).
+ */
+export function readConfigFile(path: string): { path: string; config: ConfigFile } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `config file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path}: not valid JSON (${(error as Error).message})`);
+  }
+  if (!validateConfigFile(parsed)) {
+    const problems = (validateConfigFile.errors ?? []).map((e) => {
+      const where = e.instancePath === '' ? '/' : e.instancePath;
+      const extra = (e.params as { additionalProperty?: string }).additionalProperty;
+      return extra === undefined
+        ? `${where}: ${e.message ?? 'invalid'}`
+        : `${where}: unknown setting ${JSON.stringify(extra)}`;
+    });
+    throw new ConfigError(`config file ${path}: ${problems.join('; ')}`);
+  }
+  return { path, config: parsed };
+}
+
+function ledgerOptionsOf(f: ConfigFile): Omit<LedgerOptions, 'dir' | 'onNotice'> {
+  const l = f.ledger ?? {};
+  const logs: LogConfig[] | undefined = f.logs?.map((x) => ({
+    id: x.id,
+    ...(x.retention_classes === undefined ? {} : { retentionClasses: x.retention_classes }),
+    ...(x.origin === undefined ? {} : { origin: x.origin }),
+  }));
+  return {
+    ...(logs === undefined ? {} : { logs }),
+    ...(l.durability === undefined
+      ? {}
+      : {
+          durability:
+            l.durability === 'group'
+              ? {
+                  mode: 'group',
+                  ...(l.group_commit_interval_ms === undefined
+                    ? {}
+                    : { intervalMs: l.group_commit_interval_ms }),
+                }
+              : { mode: 'every-frame' },
+        }),
+    ...(l.batch_max_records === undefined ? {} : { batchMaxRecords: l.batch_max_records }),
+    ...(l.batch_max_wait_ms === undefined ? {} : { batchMaxWaitMs: l.batch_max_wait_ms }),
+    ...(l.queue_max_records === undefined ? {} : { queueMaxRecords: l.queue_max_records }),
+    ...(l.queue_max_bytes === undefined ? {} : { queueMaxBytes: l.queue_max_bytes }),
+    ...(l.segment_bytes === undefined ? {} : { segmentBytes: l.segment_bytes }),
+    ...(l.checkpoint_interval_ms === undefined ? {} : { checkpointIntervalMs: l.checkpoint_interval_ms }),
+    ...(l.prepare_workers === undefined ? {} : { prepareWorkers: l.prepare_workers }),
+    ...(l.idempotency_window === undefined ? {} : { idempotencyWindow: l.idempotency_window }),
+  };
 }

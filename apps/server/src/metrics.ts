@@ -34,7 +34,7 @@ export class ServerMetrics {
   private readonly requestEvents: Histogram;
   private readonly requestSeconds: Histogram<'method' | 'route' | 'status_code'>;
 
-  constructor(ledger: Ledger, options: { defaultMetrics?: boolean } = {}) {
+  constructor(ledger: Ledger, options: { defaultMetrics?: boolean; indexLag?: () => number } = {}) {
     const registers = [this.registry];
     this.events = new Counter({
       name: 'sealog_events_total',
@@ -115,6 +115,17 @@ export class ServerMetrics {
       'counter',
     );
     this.registry.registerMetric(fsyncSummary(ledger));
+    const indexLag = options.indexLag;
+    if (indexLag !== undefined) {
+      new Gauge({
+        name: 'sealog_index_lag_records',
+        help: 'Durable records not yet in the search index (searches may miss them meanwhile).',
+        registers,
+        collect() {
+          this.set(indexLag());
+        },
+      });
+    }
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 

@@ -15,7 +15,7 @@ import type { Role } from './api-keys';
 /** Documentation of one route beyond its JSON schemas. */
 export interface RouteDoc {
   readonly summary: string;
-  readonly tag: 'ingest' | 'logs' | 'admin' | 'operations';
+  readonly tag: 'ingest' | 'read' | 'erase' | 'logs' | 'admin' | 'operations';
   /** Role the API key needs; absent for the unauthenticated probes. */
   readonly role?: Role;
   readonly requestBody?: { readonly description: string; readonly schema: JsonSchema };

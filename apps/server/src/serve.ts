@@ -4,16 +4,22 @@
  * SIGTERM/SIGINT it stops accepting, lets in-flight requests finish, closes the ledger (drain,
  * fsync, final signed checkpoint) and exits 0.
  *
- * Not here: gRPC (the flag is accepted and reported), config files.
+ * gRPC (`grpc.ts`) serves the same ledger and keys on its own port.
  */
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createIndexer, type Indexer, openSearchIndex, type SearchIndex } from '@sealog/index';
 import { createLedger, type Ledger, type LedgerOptions } from '@sealog/ledger';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeyStore } from './api-keys';
 import { createApp, type ServerState } from './app';
 import { resolveServeConfig, type ServeConfig, type ServeInputs } from './config';
 import { ConfigError } from './errors';
+import { type RunningGrpcServer, startGrpcServer } from './grpc';
+
+/** The search index database, relative to the data dir (derived data: safe to delete, then reindex). */
+export const INDEX_FILE: string = join('index', 'search.sqlite');
 
 /** How long a graceful shutdown may take before the process gives up with exit 1. */
 export const SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -28,11 +34,15 @@ export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:7070`. */
   readonly url: string;
   readonly port: number;
+  /** The gRPC port actually bound. */
+  readonly grpcPort: number;
   /** The admin key created on this (first) start, when it was generated (not from the env). */
   readonly createdAdminKey: string | undefined;
   /** True when this start created the key store (first start). */
   readonly firstStart: boolean;
   readonly ledger: Ledger;
+  readonly index: SearchIndex;
+  readonly indexer: Indexer;
   readonly app: FastifyInstance;
   /** Stops accepting, finishes in-flight requests, closes the ledger. Idempotent. */
   close(): Promise<void>;
@@ -51,6 +61,8 @@ export interface StartOptions {
   readonly ledgerOptions?: Omit<LedgerOptions, 'dir' | 'onNotice'>;
   /** `false` leaves prom-client's process metrics out of `/metrics` (tests); default: included. */
   readonly processMetrics?: boolean;
+  /** Search indexer tuning (tests use a long poll interval to observe an index that lags). */
+  readonly indexerOptions?: { readonly pollIntervalMs?: number };
 }
 
 /**
@@ -63,15 +75,41 @@ export interface StartOptions {
 export async function startServer(config: ServeConfig, options: StartOptions = {}): Promise<RunningServer> {
   const notice = options.onNotice ?? ((m: string) => process.stderr.write(`sealog: ${m}\n`));
   const state: ServerState = { phase: 'starting' };
-  const ledger = await createLedger({ ...options.ledgerOptions, dir: config.dataDir, onNotice: notice });
+  const ledger = await createLedger({
+    ...config.ledger,
+    ...options.ledgerOptions,
+    dir: config.dataDir,
+    onNotice: notice,
+  });
   let app: FastifyInstance | undefined;
+  let index: SearchIndex | undefined;
+  let indexer: Indexer | undefined;
+  let grpc: RunningGrpcServer | undefined;
   try {
+    // Derived and rebuildable (`sealog reindex`); it follows durable records in the background.
+    index = openSearchIndex({ path: join(config.dataDir, INDEX_FILE) });
+    let lastIndexError = '';
+    indexer = createIndexer({
+      ...config.indexer,
+      ...options.indexerOptions,
+      ledger,
+      index,
+      onError: (error) => {
+        const message = (error as Error).message;
+        if (message !== lastIndexError) notice(`search index: ${message} (retrying)`);
+        lastIndexError = message;
+      },
+    });
+    indexer.start();
+    const lagOf = indexer;
     const opened = await ApiKeyStore.open(config.dataDir, config.adminKey);
     if (opened.adminKeyIgnored) notice('SEALOG_ADMIN_KEY ignored: the key store already exists');
     app = createApp({
       ledger,
       keys: opened.store,
       state,
+      index,
+      indexLag: () => lagOf.lag().records,
       version: SERVER_VERSION,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.processMetrics === undefined ? {} : { processMetrics: options.processMetrics }),
@@ -85,42 +123,61 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
       }
       throw error;
     }
+    grpc = await startGrpcServer({
+      ledger,
+      keys: opened.store,
+      state,
+      host: config.host,
+      port: config.grpcPort,
+      onNotice: notice,
+    });
     const address = app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     state.phase = 'ready';
     const started = app;
+    const startedIndex = index;
+    const startedIndexer = indexer;
+    const startedGrpc = grpc;
     let closing: Promise<void> | undefined;
     return {
       url: `http://${host}:${address.port}`,
       port: address.port,
+      grpcPort: grpc.port,
       createdAdminKey: config.adminKey === undefined ? opened.createdAdminKey : undefined,
       firstStart: opened.createdAdminKey !== undefined,
       ledger,
+      index: startedIndex,
+      indexer: startedIndexer,
       app: started,
       close(): Promise<void> {
         closing ??= (async () => {
           // Order matters: refuse new work first, let in-flight requests (durable waits) finish,
           // then drain the ledger so everything acknowledged is fsync'd and checkpointed.
           state.phase = 'draining';
-          await started.close();
+          await Promise.all([started.close(), startedGrpc.close()]);
+          await startedIndexer.stop();
           await ledger.close();
+          startedIndex.close();
         })();
         return closing;
       },
     };
   } catch (error) {
     await app?.close().catch(() => {});
+    await grpc?.close().catch(() => {});
+    await indexer?.stop().catch(() => {});
     await ledger.close().catch(() => {});
+    index?.close();
     throw error;
   }
 }
 
 /** The ready-to-paste lines printed after start. */
-export function startBanner(server: RunningServer, config: ServeConfig, grpcPortGiven: boolean): string {
-  const lines = [`sealog listening on ${server.url} (data dir ${config.dataDir})`];
-  if (grpcPortGiven) {
-    lines.push(`gRPC is not served yet (port ${config.grpcPort} reserved): it arrives in a later release.`);
-  }
+export function startBanner(server: RunningServer, config: ServeConfig): string {
+  const lines = [
+    `sealog listening on ${server.url} (data dir ${config.dataDir})`,
+    `gRPC (sealog.v1.AuditLogService) on ${config.host}:${server.grpcPort}`,
+  ];
   let keyRef = '$SEALOG_KEY';
   if (server.createdAdminKey !== undefined) {
     lines.push(
@@ -171,7 +228,7 @@ export async function runServeCommand(
     }
     throw error;
   }
-  io.stdout.write(startBanner(server, config, inputs.grpcPort !== undefined));
+  io.stdout.write(startBanner(server, config));
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {

@@ -18,11 +18,14 @@ function tempDir(): string {
 }
 
 function start(dir: string, options: StartOptions = {}): Promise<RunningServer> {
-  return startServer(resolveServeConfig({ dataDir: dir, port: '0' }, { SEALOG_ADMIN_KEY: ADMIN }), {
-    logger: false,
-    onNotice: () => {},
-    ...options,
-  });
+  return startServer(
+    resolveServeConfig({ dataDir: dir, port: '0', grpcPort: '0' }, { SEALOG_ADMIN_KEY: ADMIN }),
+    {
+      logger: false,
+      onNotice: () => {},
+      ...options,
+    },
+  );
 }
 
 /** The value of one sample line `name{labels} value` of a Prometheus exposition, if present. */
@@ -112,6 +115,13 @@ describe('GET /metrics and GET /openapi.json', () => {
         'GET /api/v1/logs/{log_id}/proofs/inclusion',
         'GET /api/v1/logs/{log_id}/proofs/consistency',
         'POST /api/v1/admin/api-keys',
+        'GET /api/v1/admin/api-keys',
+        'DELETE /api/v1/admin/api-keys/{key_id}',
+        'GET /api/v1/tenants/{tenant_id}/audit-logs',
+        'GET /api/v1/tenants/{tenant_id}/events/{event_id}',
+        'GET /api/v1/tenants/{tenant_id}/resources/{resource_type}/{resource_id}/history',
+        'GET /api/v1/tenants/{tenant_id}/export',
+        'POST /api/v1/tenants/{tenant_id}/subjects/{actor_id}/erase',
       ].sort(),
     );
     const ingest = doc.paths['/api/v1/events'].post;
@@ -189,8 +199,9 @@ describe('backpressure', () => {
 describe('graceful shutdown', () => {
   it('finishes the in-flight request and answers 503 + Retry-After to a request arriving while draining', async () => {
     const dir = tempDir();
-    // Durable writes wait ~1 s for their batch: long enough to start shutting down meanwhile.
-    const server = await start(dir, { ledgerOptions: { batchMaxWaitMs: 1000 }, processMetrics: false });
+    // Durable writes wait ~3 s for their batch: long enough to start shutting down meanwhile, even
+    // on a loaded machine.
+    const server = await start(dir, { ledgerOptions: { batchMaxWaitMs: 3000 }, processMetrics: false });
     const socket = connect(server.port, '127.0.0.1');
     let raw = '';
     socket.setEncoding('latin1');
@@ -207,7 +218,7 @@ describe('graceful shutdown', () => {
     };
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     socket.write(request('in-flight'));
-    for (let i = 0; i < 100 && server.ledger.log('default').queueDepth() === 0; i++) {
+    for (let i = 0; i < 500 && server.ledger.log('default').queueDepth() === 0; i++) {
       await new Promise((res) => setTimeout(res, 10));
     }
     expect(server.ledger.log('default').queueDepth()).toBe(1);

@@ -25,10 +25,14 @@ interface Started {
 
 /** Starts `sealog serve` as a real process on a free port; resolves once it printed its URL. */
 function serve(dataDir: string, env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, [...NODE_ARGS, 'serve', '--data-dir', dataDir, '--port', '0'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...NODE_ARGS, 'serve', '--data-dir', dataDir, '--port', '0', '--grpc-port', '0'],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(child);
   let out = '';
   let err = '';

@@ -51,10 +51,13 @@ async function checkpointCovering(
 }
 
 beforeAll(async () => {
-  server = await startServer(resolveServeConfig({ dataDir: dir, port: '0' }, { SEALOG_ADMIN_KEY: ADMIN }), {
-    logger: false,
-    onNotice: () => {},
-  });
+  server = await startServer(
+    resolveServeConfig({ dataDir: dir, port: '0', grpcPort: '0' }, { SEALOG_ADMIN_KEY: ADMIN }),
+    {
+      logger: false,
+      onNotice: () => {},
+    },
+  );
   base = server.url;
 });
 

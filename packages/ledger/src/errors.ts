@@ -15,6 +15,7 @@ export type LedgerErrorCode =
   | 'CORRUPT'
   | 'KEY_MISSING'
   | 'BAD_ARGUMENT'
+  | 'LOCKED'
   | 'FAILED';
 
 /** One problem with one event of a batch. */

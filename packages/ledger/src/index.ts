@@ -2,6 +2,7 @@
 export { CHAIN_BYTES, GENESIS_CHAIN, nextChainHash } from './chain-hash';
 export { CHECKPOINTS_FILE, CheckpointLog, type StoredCheckpoint } from './checkpoint-log';
 export { DATA_KEYS_FILE, DataKeys } from './data-keys';
+export { LOCK_FILE } from './dir-lock';
 export { LedgerError, type LedgerErrorCode, type LedgerIssue } from './errors';
 export { type BundleFilter, type BundleOptions, type BundleResult, exportBundle } from './export-bundle';
 export { type OpenedFrame, openStoredFrame } from './frame-reader';

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type NormalizedEvent, type StoredRecord, validateBatch } from '@sealog/codec';
 import type { Keyring } from '@sealog/crypto-envelope';
 import { v7 as uuidv7 } from 'uuid';
+import { lockDataDir } from './dir-lock';
 import { LedgerError, type LedgerIssue } from './errors';
 import { LedgerKeys, subjectStoreIdOfToken } from './ledger-keys';
 import { type AppendResult, LogWriter, type LogWriterOptions, type ReadRecord } from './log-writer';
@@ -97,12 +98,19 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
     }
   }
   mkdirSync(join(options.dir, 'logs'), { recursive: true });
+  const unlock = lockDataDir(options.dir);
   const notice = options.onNotice ?? ((m: string) => process.emitWarning(m, 'SealogNotice'));
-  const keys = await LedgerKeys.open(
-    options.dir,
-    options.keyring === undefined ? { generate: true } : { keyring: options.keyring },
-    notice,
-  );
+  let keys: LedgerKeys;
+  try {
+    keys = await LedgerKeys.open(
+      options.dir,
+      options.keyring === undefined ? { generate: true } : { keyring: options.keyring },
+      notice,
+    );
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const writers = new Map<string, LogWriter>();
   let worker: WorkerPreparer | undefined;
   try {
@@ -126,9 +134,10 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
     for (const w of writers.values()) await w.close().catch(() => {});
     await worker?.close().catch(() => {});
     await keys.close().catch(() => {});
+    unlock();
     throw error;
   }
-  return new Ledger(options, keys, writers, routes, worker);
+  return new Ledger(options, keys, writers, routes, worker, unlock);
 }
 
 /** See {@link createLedger}. */
@@ -141,6 +150,7 @@ export class Ledger {
   private readonly preparer: RecordPreparer;
   private readonly worker: WorkerPreparer | undefined;
   private readonly personal: PersonalReader;
+  private readonly unlock: () => void;
   private readonly now: () => number;
   private closed = false;
 
@@ -151,7 +161,9 @@ export class Ledger {
     writers: Map<string, LogWriter>,
     routes: Map<string, string>,
     worker?: WorkerPreparer,
+    unlock: () => void = () => {},
   ) {
+    this.unlock = unlock;
     this.dir = options.dir;
     this.keys = keys;
     this.writers = writers;
@@ -382,10 +394,14 @@ export class Ledger {
     // Appends already in the worker still reach their writers before those close.
     await this.worker?.idle();
     try {
-      for (const w of this.writers.values()) await w.close();
+      try {
+        for (const w of this.writers.values()) await w.close();
+      } finally {
+        await this.worker?.close();
+      }
+      await this.keys.close();
     } finally {
-      await this.worker?.close();
+      this.unlock();
     }
-    await this.keys.close();
   }
 }

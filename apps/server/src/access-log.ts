@@ -1,0 +1,68 @@
+/**
+ * Audit of the audit log (PCI DSS 10.2.1.3): every search, read, history, export and erasure is
+ * itself recorded as an event in the tenant it touched — who (the API key), what (action and
+ * filter), how many records. Fail closed: if the access cannot be recorded (queue full, ledger
+ * closed), the request fails too.
+ *
+ * Privacy: the filter is stored as metadata without personal data — an actor id appears only as
+ * its blind token, an erased subject only as its blind token.
+ */
+import type { Ledger } from '@sealog/ledger';
+import type { Principal } from './api-keys';
+
+/** Actor id of accesses made with an API key: `api-key:<key_id>`. */
+export function apiKeyActor(principal: Principal): string {
+  return `api-key:${principal.keyId}`;
+}
+
+/** `resource.type` of access events. */
+export const ACCESS_RESOURCE_TYPE = 'sealog.audit_log';
+
+/** Actions recorded for accesses. */
+export type AccessAction =
+  | 'sealog.audit_logs.search'
+  | 'sealog.event.read'
+  | 'sealog.history.read'
+  | 'sealog.export'
+  | 'sealog.subject.erase';
+
+/** Records accesses as events of the tenant accessed. */
+export class AccessLog {
+  private readonly ledger: Ledger;
+  private readonly now: () => number;
+
+  constructor(ledger: Ledger, now: () => number = Date.now) {
+    this.ledger = ledger;
+    this.now = now;
+  }
+
+  /**
+   * Appends one access event by `actorId` (`api-key:<key_id>`, or `cli:<user>` for the CLI); resolves with its event id once accepted (or durable for erasure).
+   * @throws {LedgerError} `BACKPRESSURE` (→ 429), `CLOSED`/`FAILED` (→ 503): the access then fails.
+   */
+  async record(
+    actorId: string,
+    tenantId: string,
+    action: AccessAction,
+    metadata: Record<string, string | number | boolean>,
+    wait: 'accepted' | 'durable' = 'accepted',
+  ): Promise<string> {
+    const [result] = await this.ledger.append(
+      [
+        {
+          tenant_id: tenantId,
+          occurred_at: this.now(),
+          actor: { id: actorId, type: 'service' },
+          action,
+          category: action === 'sealog.subject.erase' ? 'delete' : 'read',
+          resource: { type: ACCESS_RESOURCE_TYPE, id: tenantId },
+          result: 'success',
+          context: { component: 'sealog-server' },
+          metadata,
+        },
+      ],
+      { wait, onFull: 'reject', producer: 'access-log' },
+    );
+    return result!.event_id;
+  }
+}

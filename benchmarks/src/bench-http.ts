@@ -1,0 +1,208 @@
+/**
+ * `bench:http` — the service end to end over loopback HTTP: `sealog serve` runs as its own process
+ * (the real CLI, fresh data dir, durable group commit), and autocannon (in this process) posts
+ * batches of audit events, then runs searches.
+ *
+ * Phase 1, ingest: `POST /api/v1/events` with `{"events": [...]}` of `--batch` events (1,000),
+ * `--connections` in flight (4), for `--seconds` (20). Events/s counts only events of 200
+ * (durable) answers; 429s are reported separately (backpressure, nothing stored).
+ * Phase 2, query: once the search index has caught up (`sealog_index_lag_records` = 0), tenant +
+ * actor + 7-day searches with limit 50 (random tenant/actor of the ingested corpus) for
+ * `--query-seconds` (10): requests/s and latency percentiles (autocannon's HdrHistogram).
+ *
+ * Both processes share the machine's 2 cores: the figures are what one box does serving and
+ * loading itself, not the server alone. Usage:
+ *   node --conditions=@sealog/source --import tsx benchmarks/src/bench-http.ts
+ *     [--seconds S] [--batch N] [--connections C] [--query-seconds S] [--json FILE]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import autocannon from 'autocannon';
+import { ACTORS, makeAuditEvents, TENANTS } from './audit-events';
+import {
+  directoryBytes,
+  formatInt,
+  intArg,
+  MIB,
+  parseArgs,
+  printTable,
+  stringArg,
+  temporaryDirectory,
+} from './measure';
+
+const args = parseArgs(process.argv.slice(2), {
+  seconds: 'value',
+  batch: 'value',
+  connections: 'value',
+  'query-seconds': 'value',
+  json: 'value',
+});
+const seconds = intArg(args, 'seconds', 20);
+const batch = intArg(args, 'batch', 1000);
+const connections = intArg(args, 'connections', 4);
+const querySeconds = intArg(args, 'query-seconds', 10, 0);
+const KEY = 'bench-admin-key-0123456789abcdef';
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** Starts `sealog serve` and resolves with its URL once it printed the banner. */
+async function startServerProcess(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@sealog/source',
+      '--import',
+      'tsx',
+      join(ROOT, 'apps/server/src/cli.ts'),
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--grpc-port',
+      '0',
+    ],
+    { env: { ...process.env, SEALOG_ADMIN_KEY: KEY }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  // The request log (pino, one line per request) is drained but not kept.
+  return new Promise((resolve, reject) => {
+    const onData = (c: Buffer): void => {
+      if (out.length < 64 * 1024) out += c.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m !== null) resolve({ child, url: m[1]! });
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
+  });
+}
+
+async function indexLag(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^sealog_index_lag_records (\d+)/m.exec(text);
+  return m === null ? Number.NaN : Number(m[1]);
+}
+
+const tmp = temporaryDirectory('sealog-bench-http-');
+const dataDir = join(tmp.dir, 'data');
+const { child, url } = await startServerProcess(dataDir);
+try {
+  // A pool of distinct bodies, cycled; no client event ids, so repeats are new events.
+  const POOL = 16;
+  const corpus = makeAuditEvents(batch * POOL, 7);
+  const bodies = Array.from({ length: POOL }, (_, i) =>
+    JSON.stringify({ events: corpus.slice(i * batch, (i + 1) * batch) }),
+  );
+  let next = 0;
+  let events = 0;
+  let rejected = 0;
+  const ingest = await autocannon({
+    url: `${url}/api/v1/events`,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (req) => ({ ...req, body: bodies[next++ % POOL]! }),
+        onResponse: (status) => {
+          if (status === 200) events += batch;
+          else if (status === 429) rejected += 1;
+        },
+      },
+    ],
+  });
+  const eventsPerSec = events / seconds;
+
+  let query: autocannon.Result | undefined;
+  const lagStart = performance.now();
+  if (querySeconds > 0) {
+    while ((await indexLag(url)) !== 0) await new Promise((r) => setTimeout(r, 200));
+  }
+  const catchUpSeconds = (performance.now() - lagStart) / 1000;
+  if (querySeconds > 0) {
+    const day = 86_400;
+    const base = Date.UTC(2026, 10, 23, 8, 0, 0) / 1000;
+    let q = 0;
+    query = await autocannon({
+      url,
+      connections: 2,
+      duration: querySeconds,
+      headers: { authorization: `Bearer ${KEY}` },
+      requests: [
+        {
+          setupRequest: (req) => {
+            q += 1;
+            const actor = (q * 7919) % ACTORS;
+            const tenant = `tenant-${(actor % TENANTS).toString().padStart(3, '0')}`;
+            return {
+              ...req,
+              path: `/api/v1/tenants/${tenant}/audit-logs?actor_id=user-${actor}&start_time=${base - 3 * day}&end_time=${base + 4 * day}&limit=50`,
+            };
+          },
+        },
+      ],
+    });
+  }
+  const dataBytes = directoryBytes(dataDir);
+  const rows: [string, string][] = [
+    ['Ingest', `${formatInt(eventsPerSec)} events/s durable (${formatInt(events)} events in ${seconds} s)`],
+    [
+      `Requests (${batch} events, ${connections} connections)`,
+      `${formatInt(ingest.requests.average)} req/s; latency p50 ${ingest.latency.p50} ms, p99 ${ingest.latency.p99} ms, max ${ingest.latency.max} ms`,
+    ],
+    ['Non-2xx / 429 / errors', `${ingest.non2xx} / ${rejected} / ${ingest.errors}`],
+    ['Index catch-up after ingest', `${catchUpSeconds.toFixed(1)} s`],
+    ['Data dir', `${(dataBytes / MIB).toFixed(0)} MiB`],
+  ];
+  if (query !== undefined) {
+    rows.push([
+      'Search (tenant + actor + 7 days, limit 50)',
+      `${formatInt(query.requests.average)} req/s; p50 ${query.latency.p50} ms, p99 ${query.latency.p99} ms, max ${query.latency.max} ms; non-2xx ${query.non2xx}`,
+    ]);
+  }
+  printTable('sealog over HTTP (sealog serve + autocannon on loopback, one 2-core machine)', rows);
+  const json = stringArg(args, 'json');
+  if (json !== undefined) {
+    mkdirSync(dirname(json), { recursive: true });
+    writeFileSync(
+      json,
+      `${JSON.stringify(
+        {
+          seconds,
+          batch,
+          connections,
+          events,
+          events_per_sec: Math.round(eventsPerSec),
+          requests_per_sec: ingest.requests.average,
+          latency_ms: { p50: ingest.latency.p50, p99: ingest.latency.p99, max: ingest.latency.max },
+          non_2xx: ingest.non2xx,
+          rejected_429: rejected,
+          errors: ingest.errors,
+          index_catch_up_seconds: catchUpSeconds,
+          data_bytes: dataBytes,
+          ...(query === undefined
+            ? {}
+            : {
+                query: {
+                  requests_per_sec: query.requests.average,
+                  latency_ms: { p50: query.latency.p50, p99: query.latency.p99, max: query.latency.max },
+                  non_2xx: query.non2xx,
+                },
+              }),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  }
+  if (ingest.errors > 0 || events === 0 || (query !== undefined && query.non2xx > 0)) process.exitCode = 1;
+} finally {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  tmp.remove();
+}

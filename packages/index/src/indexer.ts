@@ -1,0 +1,332 @@
+/**
+ * The indexer: follows a ledger's logs and feeds their durable records into a {@link SearchIndex}.
+ * It polls each log's durable tree size, reads the records past the index's watermark in leaf
+ * order, and inserts them in chunks of at most `chunkRows` rows — each chunk with its watermark in
+ * one transaction — yielding to the event loop between chunks so an HTTP server in the same
+ * process stays responsive. Appends never wait for it; the index may lag (see {@link Indexer.lag}).
+ *
+ * Failures (a full disk, a locked file, a log that cannot be read) never escape the background
+ * loop: they go to `onError` and the pass is retried with a growing delay (up to `maxRetryMs`).
+ * Passes never overlap: the background loop, {@link Indexer.catchUp} and {@link Indexer.reindex}
+ * take turns, so a reset cannot interleave with a chunk read before it.
+ *
+ * Not here: erasure (the server calls `SearchIndex.eraseSubject` when it erases a subject) and
+ * reading records back (the ledger).
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { StoredRecord } from '@sealog/codec';
+import { IndexError } from './errors';
+import { type IndexRow, indexRowOf } from './index-row';
+import type { SearchIndex } from './search-index';
+
+/** Default delay between polls of the logs, in ms. */
+export const DEFAULT_POLL_INTERVAL_MS = 50;
+/** Default rows per insert transaction. */
+export const DEFAULT_CHUNK_ROWS = 1000;
+/** Default longest delay between retries after failed passes, in ms. */
+export const DEFAULT_MAX_RETRY_MS = 5000;
+
+/** One record as a log yields it (a subset of the ledger's `ReadRecord`). */
+export interface SourceRecord {
+  /** Log of the record. */
+  readonly logId: string;
+  /** Its leaf index. */
+  readonly leafIndex: number;
+  /** The decoded record (only its public fields and blind token are read). */
+  readonly record: StoredRecord;
+}
+
+/** One log the indexer follows (the ledger's `LogWriter` is one). */
+export interface SourceLog {
+  /** Log id, 1..64 chars `[A-Za-z0-9._-]`. */
+  readonly logId: string;
+  /** Durable records of the log: leaves `0 .. treeSize − 1` can be read. */
+  readonly treeSize: number;
+  /** The durable records of leaves `[from, to)` in leaf order. */
+  iterate(from: number, to: number): AsyncIterable<SourceRecord>;
+}
+
+/** What the indexer follows: a `Ledger` from @sealog/ledger, or anything shaped like one. */
+export interface IndexSource {
+  /** The logs to follow; asked again at every pass. */
+  logs(): readonly SourceLog[];
+}
+
+/** Options of {@link createIndexer}. */
+export interface IndexerOptions {
+  /** The ledger to follow. */
+  readonly ledger: IndexSource;
+  /** The index to fill. */
+  readonly index: SearchIndex;
+  /** Delay between polls when idle, in ms, integer 1..60,000 (default 50). */
+  readonly pollIntervalMs?: number;
+  /** Rows per insert transaction, integer 1..100,000 (default 1,000). */
+  readonly chunkRows?: number;
+  /** Longest delay between retries after failures, in ms, ≥ `pollIntervalMs` (default 5,000). */
+  readonly maxRetryMs?: number;
+  /** Receives every error of a background pass (the pass is retried later). Must not throw. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** How far the index is behind the logs. */
+export interface IndexLag {
+  /** Durable records not indexed yet, over all logs. */
+  readonly records: number;
+  /** Per log: its durable size and its watermark (records below it are indexed). */
+  readonly perLog: readonly { readonly logId: string; readonly treeSize: number; readonly indexed: number }[];
+  /** Background passes that failed in a row (0 when the last one succeeded). */
+  readonly failures: number;
+}
+
+/**
+ * Creates an indexer (idle until {@link Indexer.start} or {@link Indexer.catchUp}).
+ * @throws {IndexError} `BAD_ARGUMENT` for options out of range.
+ * @example
+ * ```ts
+ * const indexer = createIndexer({ ledger, index, onError: (e) => log.warn(e) });
+ * indexer.start();                // follows new appends every 50 ms
+ * await indexer.catchUp();        // everything durable when called is now searchable
+ * metrics.indexLag = indexer.lag().records;
+ * await indexer.stop();
+ * ```
+ */
+export function createIndexer(options: IndexerOptions): Indexer {
+  return new Indexer(options);
+}
+
+/**
+ * Rebuilds `index` from `ledger`: empties it and indexes every durable record (erased subjects stay
+ * erased), as a bulk load by default (secondary indexes built once at the end: searches throw
+ * `REBUILDING` meanwhile). Do not run it while another indexer fills the same index; use that
+ * indexer's {@link Indexer.reindex} instead.
+ * @throws {IndexError} as {@link Indexer.catchUp}.
+ * @example
+ * ```ts
+ * await reindex(ledger, openSearchIndex({ path }));   // `sealog reindex`
+ * ```
+ */
+export async function reindex(
+  ledger: IndexSource,
+  index: SearchIndex,
+  options: Omit<IndexerOptions, 'ledger' | 'index'> & { readonly bulkLoad?: boolean } = {},
+): Promise<void> {
+  const { bulkLoad = true, ...rest } = options;
+  const indexer = createIndexer({ ...rest, ledger, index });
+  try {
+    await indexer.reindex({ bulkLoad });
+  } finally {
+    await indexer.stop();
+  }
+}
+
+/** Follows a ledger into a search index. */
+export class Indexer {
+  private readonly source: IndexSource;
+  private readonly index: SearchIndex;
+  private readonly pollIntervalMs: number;
+  private readonly chunkRows: number;
+  private readonly maxRetryMs: number;
+  private readonly onError: (error: unknown) => void;
+  private state: 'idle' | 'running' | 'stopped' = 'idle';
+  private timer: NodeJS.Timeout | undefined = undefined;
+  /** The pass (or reset) in flight; passes take turns through {@link exclusive}. */
+  private current: Promise<unknown> | undefined = undefined;
+  private failures = 0;
+
+  /** Prefer {@link createIndexer}. */
+  constructor(options: IndexerOptions) {
+    this.source = options.ledger;
+    this.index = options.index;
+    this.pollIntervalMs = checkInt(
+      options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      'pollIntervalMs',
+      1,
+      60_000,
+    );
+    this.chunkRows = checkInt(options.chunkRows ?? DEFAULT_CHUNK_ROWS, 'chunkRows', 1, 100_000);
+    this.maxRetryMs = checkInt(
+      options.maxRetryMs ?? Math.max(DEFAULT_MAX_RETRY_MS, this.pollIntervalMs),
+      'maxRetryMs',
+      this.pollIntervalMs,
+      3_600_000,
+    );
+    this.onError = options.onError ?? (() => {});
+  }
+
+  /**
+   * Starts following the logs in the background (a pass now, then every `pollIntervalMs`). The
+   * timer does not keep the process alive. Starting twice is a no-op.
+   * @throws {IndexError} `CLOSED` after {@link stop}.
+   */
+  start(): void {
+    if (this.state === 'stopped') throw new IndexError('CLOSED', 'indexer stopped');
+    if (this.state === 'running') return;
+    this.state = 'running';
+    this.schedule(0);
+  }
+
+  /**
+   * Stops the background loop and waits for the pass in flight (it ends after its current chunk).
+   * Final: later `start`, `catchUp` and `reindex` throw `CLOSED`. The index stays open.
+   */
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.current !== undefined) await this.current.catch(() => {});
+  }
+
+  /**
+   * Resolves when every log is indexed at least up to its durable size at the time of the call.
+   * @throws {IndexError} `CLOSED` when the indexer is (or gets) stopped first; the index's errors
+   *   (`FAILED`, …) and the ledger's read errors of the pass, unchanged.
+   */
+  async catchUp(): Promise<void> {
+    if (this.state === 'stopped') throw new IndexError('CLOSED', 'indexer stopped');
+    const targets = this.source.logs().map((log) => [log.logId, log.treeSize] as const);
+    let behind = this.behind(targets);
+    while (behind > 0) {
+      await this.exclusive(() => this.pass());
+      if (this.stopped()) throw new IndexError('CLOSED', 'indexer stopped before catching up');
+      const now = this.behind(targets);
+      // A pass reads to the current tree size, so one pass suffices unless someone reset the
+      // index meanwhile; a pass that gained nothing means the logs cannot be read that far.
+      if (now >= behind)
+        throw new IndexError('FAILED', `logic error: a pass made no progress (${now} behind)`);
+      behind = now;
+    }
+  }
+
+  /**
+   * Empties the index and indexes every durable record again (erased subjects stay erased),
+   * taking turns with the background loop. With `bulkLoad` (default false here: a live index keeps
+   * answering, from fewer rows, while it refills) the secondary indexes are built once at the end
+   * and searches throw `REBUILDING` until then.
+   * @throws {IndexError} as {@link catchUp}.
+   */
+  async reindex(options: { readonly bulkLoad?: boolean } = {}): Promise<void> {
+    if (this.state === 'stopped') throw new IndexError('CLOSED', 'indexer stopped');
+    const bulkLoad = options.bulkLoad === true;
+    await this.exclusive(async () => this.index.reset({ bulkLoad }));
+    let failure: unknown;
+    try {
+      await this.catchUp();
+    } catch (error) {
+      failure = error;
+    }
+    // Even after a failure: indexes over the rows inserted so far are valid (watermarks match).
+    if (bulkLoad) {
+      try {
+        await this.exclusive(async () => this.index.finishBulkLoad());
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Records not indexed yet, per log and in total (for an index-lag metric). */
+  lag(): IndexLag {
+    const perLog: { logId: string; treeSize: number; indexed: number }[] = [];
+    let records = 0;
+    for (const log of this.source.logs()) {
+      const treeSize = log.treeSize;
+      const indexed = Math.min(treeSize, this.index.watermark(log.logId));
+      records += treeSize - indexed;
+      perLog.push({ logId: log.logId, treeSize, indexed });
+    }
+    return { records, perLog, failures: this.failures };
+  }
+
+  /** Whether {@link stop} was called (a method: the state changes across awaits). */
+  private stopped(): boolean {
+    return this.state === 'stopped';
+  }
+
+  /** Records below `targets` (log id → size) not indexed yet. */
+  private behind(targets: readonly (readonly [string, number])[]): number {
+    let n = 0;
+    for (const [logId, size] of targets) n += Math.max(0, size - this.index.watermark(logId));
+    return n;
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = undefined;
+    if (this.state !== 'running') return;
+    try {
+      await this.exclusive(() => this.pass());
+      this.failures = 0;
+    } catch (error) {
+      this.failures++;
+      try {
+        this.onError(error);
+      } catch {
+        // A throwing error handler must not stop the loop.
+      }
+    }
+    if (this.state !== 'running') return;
+    const delay =
+      this.failures === 0
+        ? this.pollIntervalMs
+        : Math.min(this.maxRetryMs, this.pollIntervalMs * 2 ** Math.min(this.failures, 20));
+    this.schedule(delay);
+  }
+
+  /** Runs `fn` once no other pass or reset is in flight. */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.current !== undefined) await this.current.catch(() => {});
+    const run = fn();
+    this.current = run;
+    try {
+      return await run;
+    } finally {
+      if (this.current === run) this.current = undefined;
+    }
+  }
+
+  /** Indexes every log up to its durable size at the start of its turn. */
+  private async pass(): Promise<void> {
+    for (const log of this.source.logs()) {
+      if (this.state === 'stopped') return;
+      const logId = log.logId;
+      const to = log.treeSize;
+      const from = this.index.watermark(logId);
+      if (from >= to) continue;
+      let rows: IndexRow[] = [];
+      let next = from;
+      for await (const r of log.iterate(from, to)) {
+        if (r.leafIndex !== next) {
+          throw new IndexError(
+            'FAILED',
+            `log ${logId}: expected leaf ${next}, the log yielded ${r.leafIndex}`,
+          );
+        }
+        rows.push(indexRowOf(logId, r.leafIndex, r.record));
+        next++;
+        if (rows.length >= this.chunkRows) {
+          this.index.insert(rows, new Map([[logId, next]]));
+          rows = [];
+          // Let requests run between chunks: one chunk is the longest the event loop waits.
+          await nextTurn();
+          if (this.stopped()) return;
+        }
+      }
+      if (next !== to) {
+        throw new IndexError('FAILED', `log ${logId}: iterate(${from}, ${to}) ended at leaf ${next}`);
+      }
+      if (rows.length > 0) this.index.insert(rows, new Map([[logId, next]]));
+    }
+  }
+}
+
+function checkInt(value: number, name: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new IndexError('BAD_ARGUMENT', `${name}: expected an integer ${min}..${max}, got ${value}`);
+  }
+  return value;
+}
