@@ -17,6 +17,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type FastifyServerOptions,
 } from 'fastify';
 import { AccessLog } from './access-log';
 import { type ApiKeyStore, isRole, isTenantScope, type Principal, type Role } from './api-keys';
@@ -50,6 +51,8 @@ export interface AppOptions {
   readonly indexLag?: () => number;
   /** `false` silences the request log (tests); default: pino at `info` on stdout. */
   readonly logger?: boolean;
+  /** Where the request log goes (tests capture it); default stdout. */
+  readonly logStream?: NodeJS.WritableStream;
   /** Version shown in `/openapi.json`; default `0.0.0`. */
   readonly version?: string;
   /** `false` leaves out prom-client's process metrics; default: included. */
@@ -66,14 +69,20 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
  */
 export function createApp(options: AppOptions): FastifyInstance {
   const { ledger, keys, state } = options;
+  const logger: Exclude<FastifyServerOptions['logger'], boolean | undefined> & {
+    stream?: NodeJS.WritableStream;
+  } = {
+    level: 'info',
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+    serializers: {
+      // Method and a URL without personal data: query strings (`actor_id=…`) are cut and the
+      // actor id in erasure paths is replaced.
+      req: (req: { method: string; url: string }) => ({ method: req.method, url: loggableUrl(req.url) }),
+    },
+    ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+  };
   const app = Fastify({
-    logger:
-      options.logger === false
-        ? false
-        : {
-            level: 'info',
-            redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-          },
+    logger: options.logger === false ? false : logger,
     bodyLimit: MAX_BODY_BYTES,
     // Draining is answered by our own hook with the CONTRACT error shape and Retry-After.
     return503OnClosing: false,
@@ -622,6 +631,16 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/**
+ * A request URL as it may be logged: the path without its query string (filters can hold actor
+ * ids), with the actor id of `/subjects/{actor_id}/…` replaced.
+ */
+export function loggableUrl(url: string): string {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : `${url.slice(0, q)}?[redacted]`;
+  return path.replace(/\/subjects\/[^/?]*/, '/subjects/[redacted]');
 }
 
 /** The events of a request body: one event, or `{"events": [...]}` (nothing else at the top). */

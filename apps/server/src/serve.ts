@@ -52,6 +52,8 @@ export interface RunningServer {
 export interface StartOptions {
   /** `false` silences the request log. */
   readonly logger?: boolean;
+  /** Where the request log goes (default stdout). */
+  readonly logStream?: NodeJS.WritableStream;
   /** Operator notices (e.g. "generated a new master key"); default: stderr. */
   readonly onNotice?: (message: string) => void;
   /**
@@ -112,6 +114,7 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
       indexLag: () => lagOf.lag().records,
       version: SERVER_VERSION,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
       ...(options.processMetrics === undefined ? {} : { processMetrics: options.processMetrics }),
     });
     try {
