@@ -14,6 +14,7 @@
  * loading itself, not the server alone. Usage:
  *   node --conditions=@sealog/source --import tsx benchmarks/src/bench-http.ts
  *     [--seconds S] [--batch N] [--connections C] [--query-seconds S] [--json FILE]
+ *     [--cpu-prof-dir DIR]   (the server writes one .cpuprofile per thread there on exit)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,7 @@ const args = parseArgs(process.argv.slice(2), {
   batch: 'value',
   connections: 'value',
   'query-seconds': 'value',
+  'cpu-prof-dir': 'value',
   json: 'value',
 });
 const seconds = intArg(args, 'seconds', 20);

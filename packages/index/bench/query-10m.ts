@@ -10,7 +10,8 @@
  *
  * Usage: node --conditions=@sealog/source --import tsx packages/index/bench/query-10m.ts
  *   [--rows 10000000] [--queries 1000] [--batch 10000] [--fill-cache-mib 1024] [--dir DIR] [--json FILE]
- *   [--incremental] [--live-rows 100000] [--page-bytes 4096] [--keep] [--reuse] [--no-check]
+ *   [--incremental] [--live-rows 100000] [--page-bytes 4096] [--checkpoint-pages 16384] [--keep] [--reuse]
+ *   [--no-check]
  * The fill is a bulk load (as `reindex` does: rows first, then each secondary index built in one
  * sort) unless `--incremental` (every index maintained row by row, as the live indexer does).
  * `--reuse` skips the fill when DIR already holds an index with the same row count (kept by
@@ -73,6 +74,7 @@ function main(): void {
       incremental: { type: 'boolean', default: false },
       'live-rows': { type: 'string', default: '100000' },
       'page-bytes': { type: 'string', default: '4096' },
+      'checkpoint-pages': { type: 'string', default: '16384' },
       dir: { type: 'string' },
       json: { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -134,7 +136,8 @@ function main(): void {
   // Reopen with the default settings: queries run on a fresh connection (cold page cache; the OS
   // cache stays warm), as a server's would.
   index.close();
-  index = openSearchIndex({ path });
+  const checkpointPages = Number(values['checkpoint-pages']);
+  index = openSearchIndex({ path, checkpointPages });
   const stats = index.stats();
   console.log(
     `filled: ${stats.rows} rows, ${(stats.bytes / 2 ** 30).toFixed(2)} GiB (${Math.round(stats.bytes / stats.rows)} B/row)` +
@@ -260,6 +263,7 @@ function main(): void {
           batch,
           fillCacheMiB: Number(values['fill-cache-mib']),
           pageBytes,
+          checkpointPages,
           fill: values.incremental ? 'incremental' : 'bulk load',
           insertSeconds,
           buildSeconds,

@@ -39,13 +39,13 @@ export const DEFAULT_MMAP_BYTES: number = 256 * 1024 * 1024;
 /** WAL size kept after a checkpoint in bytes: 64 MiB (it is truncated down to this). */
 const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 /**
- * WAL pages that trigger an automatic checkpoint: 16,384 (64 MiB of 4 KiB pages). A checkpoint is
+ * Default WAL pages that trigger an automatic checkpoint: 16,384 (64 MiB of 4 KiB pages). A checkpoint is
  * the only fsync under `synchronous = NORMAL`, and a 1,000-row commit dirties thousands of index
  * pages, so SQLite's default (1,000 pages) fsyncs after nearly every commit: 50k rows went from
  * 14.6k to 18.1k rows/s with 10,000 pages (docs/INDEX.md "Insert cost"). Checkpoints in a worker
  * thread were tried and measured no faster: the disk, not the thread, is the bottleneck.
  */
-const WAL_AUTOCHECKPOINT_PAGES = 16_384;
+export const DEFAULT_CHECKPOINT_PAGES = 16_384;
 /** How long a statement waits for another connection's lock before failing, in ms. */
 const BUSY_TIMEOUT_MS = 5000;
 
@@ -130,6 +130,8 @@ export interface ConnectionSettings {
   readonly cacheBytes: number;
   /** Memory-mapped read window in bytes, ≥ 0 (0: off). */
   readonly mmapBytes: number;
+  /** WAL pages between automatic checkpoints, ≥ 1. */
+  readonly checkpointPages: number;
 }
 
 /** Applies the per-connection settings (pragmas that are not stored in the file). */
@@ -143,7 +145,7 @@ export function configureConnection(db: Database, settings: ConnectionSettings):
   db.pragma('temp_store = MEMORY');
   db.pragma('secure_delete = FAST');
   db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
-  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  db.pragma(`wal_autocheckpoint = ${settings.checkpointPages}`);
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
 }
 

@@ -32,6 +32,7 @@ import {
   configureConnection,
   createSecondaryIndexes,
   DEFAULT_CACHE_BYTES,
+  DEFAULT_CHECKPOINT_PAGES,
   DEFAULT_MMAP_BYTES,
   DEFAULT_PAGE_BYTES,
   dropSecondaryIndexes,
@@ -54,6 +55,12 @@ export interface SearchIndexOptions {
   readonly mmapBytes?: number;
   /** Page size of a new file in bytes, power of two 512..65536 (default 4096); ignored for an existing file. */
   readonly pageBytes?: number;
+  /**
+   * WAL pages between automatic checkpoints, integer ≥ 1 (default 16,384 = 64 MiB). A checkpoint
+   * blocks the inserting thread while it copies pages back and fsyncs: fewer pages, shorter and
+   * more frequent stalls (docs/INDEX.md "Insert cost").
+   */
+  readonly checkpointPages?: number;
 }
 
 /** A search over one tenant's records (CONTRACT §2 `audit-logs`). All filters are equalities. */
@@ -205,6 +212,13 @@ export class SearchIndex {
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     const mmapBytes = options.mmapBytes ?? DEFAULT_MMAP_BYTES;
     const pageBytes = options.pageBytes ?? DEFAULT_PAGE_BYTES;
+    const checkpointPages = options.checkpointPages ?? DEFAULT_CHECKPOINT_PAGES;
+    if (!Number.isSafeInteger(checkpointPages) || checkpointPages < 1) {
+      throw new IndexError(
+        'BAD_ARGUMENT',
+        `checkpointPages: expected an integer ≥ 1, got ${checkpointPages}`,
+      );
+    }
     if (
       !Number.isInteger(pageBytes) ||
       pageBytes < 512 ||
@@ -229,7 +243,7 @@ export class SearchIndex {
     }
     this.db = db;
     try {
-      configureConnection(db, { pageBytes, cacheBytes, mmapBytes });
+      configureConnection(db, { pageBytes, cacheBytes, mmapBytes, checkpointPages });
       ensureSchema(db, path);
       // A bulk load that never finished (crash, kill) left the indexes dropped: build them now.
       if (!hasSecondaryIndexes(db)) createSecondaryIndexes(db);
