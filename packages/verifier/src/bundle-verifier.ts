@@ -29,7 +29,8 @@ import {
 } from './bundle-format';
 import { VerifierError } from './errors';
 import { DEFAULT_MAX_FINDINGS, FindingCollector, type FindingPlace, toHex } from './finding';
-import type { VerifyOptions, VerifyReport } from './report';
+import { prefixRootFromInclusion } from './prefix-root';
+import type { AuditorCheckpoint, VerifyOptions, VerifyReport } from './report';
 
 const HEX_HASH = /^[0-9a-f]{64}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -38,7 +39,9 @@ const NEWLINE = 0x0a;
 /**
  * Verifies the export bundle at `path`. `options.publicKeys` pins the log's key; without it the
  * checkpoint is verified under the key the bundle carries and a `BUNDLE_KEY_UNPINNED` warning
- * says so. `masterKey`, `keyless` and `checkpoints` do not apply to bundles and are ignored.
+ * says so. `options.checkpoints` (checkpoints the auditor kept) must be of the same log and key and
+ * consistent with the bundle's checkpoint as far as the bundle can prove it (README, "Bundles
+ * against kept checkpoints"). `masterKey` and `keyless` do not apply to bundles and are ignored.
  *
  * @throws {VerifierError} `IO_ERROR` when the file cannot be read; `BAD_KEY` for a pinned key that
  *   does not parse. Everything wrong inside the bundle is a finding.
@@ -64,9 +67,13 @@ export async function verifyBundle(path: string, options: VerifyOptions = {}): P
   } catch (error) {
     throw new VerifierError('IO_ERROR', `${path}: ${(error as Error).message}`, { cause: error });
   }
+  const auditor = (options.checkpoints ?? []).map((c, i) =>
+    typeof c === 'string' ? { note: c, file: `checkpoint #${i + 1}` } : c,
+  );
   const check = new BundleCheck(
     path,
     pinned,
+    auditor,
     new FindingCollector(options.maxFindings ?? DEFAULT_MAX_FINDINGS),
   );
   let offset = 0;
@@ -134,10 +141,20 @@ class BundleCheck {
   private verifiers: readonly NoteVerifier[] = [];
   /** SHA-256 over every byte before the trailer, newlines included. */
   private readonly digest = createHash('sha256');
+  private readonly auditor: readonly AuditorCheckpoint[];
+  /** Auditor checkpoints of smaller trees, waiting for a record whose audit path fixes their root. */
+  private pending: { readonly file: string; readonly checkpoint: Checkpoint }[] = [];
+  private auditorProven = 0;
 
-  constructor(file: string, pinned: readonly NoteVerifier[], findings: FindingCollector) {
+  constructor(
+    file: string,
+    pinned: readonly NoteVerifier[],
+    auditor: readonly AuditorCheckpoint[],
+    findings: FindingCollector,
+  ) {
     this.file = file;
     this.pinned = pinned;
+    this.auditor = auditor;
     this.findings = findings;
   }
 
@@ -299,6 +316,89 @@ class BundleCheck {
         found: h.rootHash,
       });
     }
+    this.openAuditors(h, cp);
+  }
+
+  /**
+   * The auditor's checkpoints against the bundle's (`cp`): same origin and key; a tree of the same
+   * size must have the same root; a larger tree cannot be in the bundle's; a smaller one is proven
+   * when a record's audit path fixes its root (see prefix-root.ts), else it stays unproven.
+   */
+  private openAuditors(h: BundleHeader, cp: Checkpoint): void {
+    for (const a of this.auditor) {
+      const file = a.file ?? 'checkpoint';
+      let mine: Checkpoint;
+      try {
+        mine = openCheckpoint(a.note, this.verifiers).checkpoint;
+      } catch (error) {
+        this.findings.error(
+          'AUDITOR_CHECKPOINT',
+          file,
+          `${file}: does not verify under the bundle's ${this.keyTrust} key (${this.verifiers.map((v) => v.verifierKey).join(', ')}): a checkpoint of another log or key: ${(error as Error).message}`,
+        );
+        continue;
+      }
+      const at = `${file}: your tree of ${mine.size} leaves`;
+      if (mine.origin !== h.origin) {
+        this.findings.error(
+          'AUDITOR_CHECKPOINT',
+          file,
+          `${file}: origin ${JSON.stringify(mine.origin)} is not the bundle's ${JSON.stringify(h.origin)}`,
+          {
+            expected: h.origin,
+            found: mine.origin,
+          },
+        );
+      } else if (mine.size === 0) {
+        this.auditorProven += 1;
+      } else if (mine.size === cp.size) {
+        if (toHex(mine.rootHash) === toHex(cp.rootHash)) this.auditorProven += 1;
+        else {
+          this.findings.error(
+            'AUDITOR_CHECKPOINT',
+            file,
+            `${at} and the bundle's have the same size but different roots (a forked or rewritten log): yours ${toHex(mine.rootHash)}, the bundle's ${toHex(cp.rootHash)}`,
+            { leafIndex: mine.size, expected: toHex(mine.rootHash), found: toHex(cp.rootHash) },
+          );
+        }
+      } else if (mine.size > cp.size) {
+        this.findings.error(
+          'AUDITOR_CHECKPOINT',
+          file,
+          `${at} is larger than the bundle's tree of ${cp.size}: the bundle cannot show that the log still contains it (truncation or rollback — or a bundle made before your checkpoint: ask for a fresh one)`,
+          { leafIndex: cp.size, expected: String(mine.size), found: String(cp.size) },
+        );
+      } else {
+        this.pending.push({ file, checkpoint: mine });
+      }
+    }
+  }
+
+  /** A record whose inclusion proof verified: does its audit path fix a pending auditor tree? */
+  private proveAuditors(
+    leafHash: Uint8Array,
+    leafIndex: number,
+    proof: readonly Uint8Array[],
+    at: string,
+    line: number,
+    offset: number,
+  ): void {
+    const cp = this.checkpoint!;
+    this.pending = this.pending.filter((p) => {
+      const mine = p.checkpoint;
+      const root = prefixRootFromInclusion(leafHash, leafIndex, cp.size, proof, mine.size);
+      if (root === undefined) return true;
+      if (toHex(root) === toHex(mine.rootHash)) this.auditorProven += 1;
+      else {
+        this.findings.error(
+          'AUDITOR_CHECKPOINT',
+          p.file,
+          `${p.file}: your tree of ${mine.size} leaves is not a prefix of the bundle's tree of ${cp.size}: the audit path of ${at} fixes its root as ${toHex(root)}, your checkpoint says ${toHex(mine.rootHash)} (a forked or rewritten log)`,
+          { line, offset, leafIndex: mine.size, expected: toHex(mine.rootHash), found: toHex(root) },
+        );
+      }
+      return false;
+    });
   }
 
   private readRecord(v: Record<string, unknown>, line: number, offset: number): void {
@@ -384,6 +484,8 @@ class BundleCheck {
           `${at}: inclusion proof (${proof.length} hashes) does not lead from the leaf to the checkpoint root ${toHex(this.checkpoint.rootHash)} at tree size ${this.checkpoint.size}`,
           place(),
         );
+      } else if (this.pending.length > 0 && this.checkpointVerified) {
+        this.proveAuditors(leafHash, leafIndex, proof, at, line, offset);
       }
     }
     let record: StoredRecord;
@@ -506,6 +608,15 @@ class BundleCheck {
 
   finish(bytes: number, ms: number): VerifyReport {
     const h = this.header;
+    const size = this.checkpoint?.size;
+    for (const p of this.pending) {
+      this.findings.warn(
+        'AUDITOR_CHECKPOINT',
+        p.file,
+        `${p.file}: your tree of ${p.checkpoint.size} leaves is NOT proven to be a prefix of the bundle's tree of ${size}: the bundle carries no consistency proof, and none of its records is leaf ${p.checkpoint.size - 1} or just after it (whose audit path would fix your tree's root). Check consistency with the log itself, or ask for a bundle that includes such a record`,
+        { leafIndex: p.checkpoint.size },
+      );
+    }
     if (h === undefined && !this.dead) {
       this.error('BUNDLE_HEADER', 'empty file: no bundle header', { offset: 0 });
     }
@@ -528,7 +639,7 @@ class BundleCheck {
         records: this.decoded,
         leaves: this.records,
         bytes,
-        checkpoints: this.checkpointVerified ? 1 : 0,
+        checkpoints: (this.checkpointVerified ? 1 : 0) + this.auditorProven,
         keyed: false,
         ms,
         ...(h === undefined
@@ -545,6 +656,8 @@ class BundleCheck {
                   this.trailerCount === undefined || this.trailerCount < 0 ? undefined : this.trailerCount,
                 personal: this.personal,
                 signed: this.signed,
+                auditorProven: this.auditorProven,
+                auditorUnproven: this.pending.length,
               },
             }),
       },

@@ -5,8 +5,12 @@
  * (constant memory whatever the log size) and counts the rest.
  */
 
-/** `error`: tampering or corruption (exit 1). `warning`: explainable by a crash, nothing lost that a checkpoint covers. */
-export type FindingSeverity = 'error' | 'warning';
+/**
+ * `error`: tampering or corruption (exit 1). `warning`: explainable by a crash, nothing lost that a
+ * checkpoint covers. `notice`: a state of the log the auditor must know about that is neither —
+ * e.g. segments removed from the front (`SEGMENTS_TRIMMED`): what they held can no longer be checked.
+ */
+export type FindingSeverity = 'error' | 'warning' | 'notice';
 
 /** Stable finding codes (the part of a finding tools branch on). */
 export type FindingCode =
@@ -14,6 +18,7 @@ export type FindingCode =
   | 'KEY_MISMATCH'
   | 'NO_LOGS'
   | 'SEGMENT_MISSING'
+  | 'SEGMENTS_TRIMMED'
   | 'SEGMENT_HEADER'
   | 'SEGMENT_NUMBER'
   | 'SEGMENT_LOG_ID'
@@ -97,15 +102,26 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
+/** Where checks put findings: the run's {@link FindingCollector}, or a worker's per-unit list. */
+export interface FindingSink {
+  /** Records an `error` finding. */
+  error(code: FindingCode, file: string, message: string, extra?: FindingPlace): void;
+  /** Records a `warning` finding. */
+  warn(code: FindingCode, file: string, message: string, extra?: FindingPlace): void;
+  /** Records a `notice` finding. */
+  notice(code: FindingCode, file: string, message: string, extra?: FindingPlace): void;
+}
+
 /** Collects findings with a memory bound; see module doc. */
-export class FindingCollector {
+export class FindingCollector implements FindingSink {
   /** Findings kept, in the order found. */
   readonly findings: Finding[] = [];
   /** Findings of severity `error` seen (kept or not). */
   errors = 0;
   /** Findings not kept because the bound was reached. */
   dropped = 0;
-  private readonly max: number;
+  /** Findings kept at most. */
+  readonly max: number;
 
   constructor(max: number = DEFAULT_MAX_FINDINGS) {
     this.max = max;
@@ -118,6 +134,12 @@ export class FindingCollector {
     else this.dropped += 1;
   }
 
+  /** Counts findings another thread found but did not keep (`errors` of them of severity `error`). */
+  addDropped(count: number, errors: number): void {
+    this.dropped += count;
+    this.errors += errors;
+  }
+
   /** Shorthand for an `error` finding. */
   error(code: FindingCode, file: string, message: string, extra: FindingPlace = {}): void {
     this.add({ severity: 'error', code, file, ...extra, message });
@@ -126,6 +148,11 @@ export class FindingCollector {
   /** Shorthand for a `warning` finding. */
   warn(code: FindingCode, file: string, message: string, extra: FindingPlace = {}): void {
     this.add({ severity: 'warning', code, file, ...extra, message });
+  }
+
+  /** Shorthand for a `notice` finding. */
+  notice(code: FindingCode, file: string, message: string, extra: FindingPlace = {}): void {
+    this.add({ severity: 'notice', code, file, ...extra, message });
   }
 
   /** The kept findings, plus one `FINDINGS_TRUNCATED` entry when some were dropped. */

@@ -1,37 +1,20 @@
 /**
- * Verification of one log directory (docs/FORMAT.md): one streaming pass over its segments, frame
- * by frame, checking everything the format lets a reader check, and reporting each problem as a
- * finding with file, offset, batch and leaf index. Keyless checks always run; keyed checks
- * (decrypt, decompress, decode, leaf hashes, entity links) run when the master key is given.
+ * Verification of one log directory (docs/FORMAT.md): plans the segment files as units of frames,
+ * has them checked by a {@link UnitRunner} (worker threads or inline, unit-checker.ts), and folds
+ * the results in log order into everything that needs the log's history: batch and leaf index
+ * continuity, chain hashes across frames and segments, the log's Merkle tree against every signed
+ * and auditor checkpoint, entity links across units, segment numbering and how each segment ends.
+ * Findings carry file, offset, batch and leaf index.
  *
- * Memory: one frame, one tile per tree level, the compact range (O(log n) hashes), the parsed
- * checkpoints and — keyed only — one head per entity (tenant, resource type, resource id).
+ * Memory: a bounded number of unit results in flight, the compact range (O(log n) hashes), the
+ * parsed checkpoints and — keyed only — one head per entity (tenant, resource type, resource id).
  * Not here: finding logs in a data directory, key files, output (see verify.ts, verify-command.ts).
  */
-import { hash as nodeHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import {
-  CodecError,
-  decodeBatchBody,
-  decodeFrameHeader,
-  decodeRecord,
-  decompressBody,
-  FRAME_HEADER_BYTES,
-  FRAME_HEADER_OFFSETS,
-  type FrameHeader,
-  LOG_ID_BYTES,
-} from '@sealog/codec';
-import { type DataKey, NoteVerifier, openFrame } from '@sealog/crypto-envelope';
-import { hashLeaf } from '@sealog/merkle';
-import {
-  ENVELOPE_BYTES,
-  type FrameRead,
-  listSegmentFiles,
-  type SegmentScan,
-  SegmentStoreError,
-  scanSegmentFile,
-} from '@sealog/segment-store';
+import { FRAME_HEADER_OFFSETS } from '@sealog/codec';
+import { type DataKey, NoteVerifier } from '@sealog/crypto-envelope';
+import { listSegmentFiles } from '@sealog/segment-store';
 import {
   CHECKPOINTS_FILE,
   openVerified,
@@ -42,13 +25,29 @@ import { DATA_KEYS_FILE, readDataKeys } from './data-key-file';
 import { VerifierError } from './errors';
 import { type FindingCollector, hexOffset, toHex } from './finding';
 import type { AuditorCheckpoint } from './report';
-import { TileReader } from './tile-reader';
-import { FrameTree, LogTree } from './tree-hash';
+import {
+  type FooterIndex,
+  type ScanEnd,
+  type SegmentHeaderInfo,
+  SegmentReader,
+  segmentStart,
+} from './segment-reader';
+import { bytesFromWords, HASH_WORDS } from './sha256-node';
+import { nodeFromTiles, TileReader } from './tile-reader';
+import { LogTree } from './tree-hash';
+import {
+  equal,
+  type FrameSummary,
+  HASH_BYTES,
+  type LogContext,
+  TileNodeCheck,
+  UnitChecker,
+  type UnitLink,
+  type UnitResult,
+  type UnitTask,
+} from './unit-checker';
+import type { LogSession, UnitRunner } from './unit-pool';
 
-/** Bytes of a SHA-256 hash (leaf hashes, roots, chain hashes). */
-const HASH_BYTES = 32;
-/** Envelope head before the frame payload: `payload_len:u32 key:u64`. */
-const ENVELOPE_HEAD_BYTES = 12;
 /** Chain hash before frame 0. */
 const GENESIS_CHAIN = new Uint8Array(HASH_BYTES);
 
@@ -88,6 +87,10 @@ export interface LogVerifyInput {
   readonly publicKeys: readonly string[];
   readonly auditor: readonly AuditorCheckpoint[];
   readonly findings: FindingCollector;
+  /** Where units run (a worker pool or inline). */
+  readonly runner: UnitRunner;
+  /** Segment bytes per unit of parallel work (sealed segments larger than twice this are split). */
+  readonly unitBytes: number;
   /** Called with the bytes of each segment after it is processed. */
   readonly onSegment: (bytes: number) => void;
 }
@@ -108,7 +111,29 @@ interface Target {
   readonly size: number;
 }
 
-/** One log's verification. Create, then {@link LogVerifier.run} once. */
+/** One segment file, planned: its header, and the units its frames are read in. */
+interface SegmentPlan {
+  readonly number: number;
+  readonly path: string;
+  readonly size: number;
+  readonly last: boolean;
+  readonly header: SegmentHeaderInfo | undefined;
+  readonly headerError: { readonly error: string; readonly offset: number } | undefined;
+  readonly footer: FooterIndex | undefined;
+  readonly units: UnitTask[];
+  /** Results, in unit order (submitted when planned). */
+  readonly results: Promise<UnitResult>[];
+}
+
+/** Units submitted ahead of the fold per worker thread (bounds buffered results). */
+const UNITS_AHEAD_PER_THREAD = 3;
+
+/**
+ * One log's verification. Create, then {@link LogVerifier.run} once. Units of frames are checked
+ * by a {@link UnitRunner} (unit-checker.ts); this class plans them and folds their results in log
+ * order: frame continuity (batch and leaf indexes, chain hashes across frames and segments), the
+ * log's Merkle tree against every checkpoint, entity links across units, and segment numbering.
+ */
 export class LogVerifier {
   private readonly dir: string;
   private readonly f: FindingCollector;
@@ -122,15 +147,13 @@ export class LogVerifier {
     checkpoints: 0,
   };
   private logId = '';
-  private logIdBytes: Uint8Array = new Uint8Array(LOG_ID_BYTES);
   private keys: Map<string, DataKey> | undefined;
   private keyed = false;
-  private tiles: TileReader;
+  private readonly tiles: TileReader;
+  /** Checks the tile-level nodes the log tree creates when merging (set up once keys are known). */
+  private nodeCheck: TileNodeCheck;
   private tree: LogTree;
-  private readonly frameTree = new FrameTree();
-  private readonly visitNode = (level: number, index: number, hash: Uint8Array): void =>
-    this.checkNode(level, index, hash);
-  /** Tree hashes can no longer be computed (a missing tile in a keyless run). */
+  /** Tree hashes can no longer be computed (a frame without leaf hashes). */
   private treeLost = false;
   private targets: Target[] = [];
   private nextTarget = 0;
@@ -139,30 +162,63 @@ export class LogVerifier {
   private nextBatch = 0;
   private nextLeaf = 0;
   private chain: Uint8Array = GENESIS_CHAIN;
-  private hashes: Uint8Array = new Uint8Array(HASH_BYTES * 2048);
-  private tileHashes: Uint8Array = new Uint8Array(HASH_BYTES * 2048);
   private readonly heads = new Map<string, { leafIndex: number; leafHash: Uint8Array }>();
-  private file = '';
   private tornAt: { file: string; offset: number; reason: string; leaves: number } | undefined;
+  private nextSeq = 0;
+  /** Set when segments were removed from the front: where the log now starts (see startTrimmed). */
+  private trim:
+    | {
+        readonly segment: number;
+        readonly firstLeaf: number;
+        readonly file: string;
+        started: boolean;
+        /** First records of entities whose link names a trimmed leaf: matched its tile hash / no tile. */
+        tileLinks: number;
+        uncheckedLinks: number;
+      }
+    | undefined;
+  private readonly leafScratch = new Uint8Array(HASH_BYTES);
+  /** Checker for re-reading a segment on this thread when a planned range disagreed with it. */
+  private inline: UnitChecker | undefined;
+  private ctx: LogContext | undefined;
+  private session: LogSession | undefined;
+  private readonly rootWords = new Int32Array(HASH_WORDS);
+  private readonly rootBytes = new Uint8Array(HASH_BYTES);
 
   constructor(input: LogVerifyInput) {
     this.input = input;
     this.dir = input.dir;
     this.f = input.findings;
     this.tiles = new TileReader(join(input.dir, 'tiles'));
-    this.tree = new LogTree(this.visitNode);
+    this.nodeCheck = new TileNodeCheck(this.tiles, false, 0, this.f);
+    this.tree = new LogTree(this.nodeCheck.visit);
   }
 
   /** Runs every check; findings go to the collector. @throws {VerifierError} on bad keys or I/O. */
   async run(): Promise<LogCounts> {
     const identity = readLogIdentity(this.dir, this.f);
     this.logId = identity?.log_id ?? basename(this.dir);
-    this.logIdBytes = new Uint8Array(nodeHash('sha256', this.logId, 'buffer')).subarray(0, LOG_ID_BYTES);
     const verifiers = this.verifiers(identity);
     this.loadCheckpoints(verifiers, identity?.origin);
     this.keyed = this.input.masterKey !== undefined;
     this.keys = readDataKeys(join(this.dir, DATA_KEYS_FILE), this.input.masterKey, this.f);
-    await this.scanSegments();
+    this.nodeCheck = new TileNodeCheck(this.tiles, this.keyed, this.maxCovered, this.f);
+    this.tree = new LogTree(this.nodeCheck.visit);
+    const sizes = [...new Set(this.targets.map((t) => t.size).filter((s) => s > 0))];
+    this.ctx = {
+      dir: this.dir,
+      logId: this.logId,
+      masterKey: this.input.masterKey,
+      maxCovered: this.maxCovered,
+      targetSizes: sizes,
+      maxFindings: this.f.max,
+    };
+    this.session = this.input.runner.openLog(this.ctx, this.keys);
+    try {
+      await this.scanSegments();
+    } finally {
+      this.session.close();
+    }
     this.finish();
     return this.counts;
   }
@@ -266,53 +322,292 @@ export class LogVerifier {
 
   private async scanSegments(): Promise<void> {
     const list = listSegmentFiles(this.dir);
+    const ahead = Math.max(1, this.input.runner.threads * UNITS_AHEAD_PER_THREAD);
+    const plans: SegmentPlan[] = [];
+    let nextPlan = 0;
+    /** Units submitted and not folded yet. */
+    let queued = 0;
+    // Plans (and submits) segments ahead of the fold, a bounded number of units at a time; called
+    // after every folded unit, so the workers never wait for a segment boundary.
+    const fill = (): void => {
+      while (nextPlan < list.length && (plans.length === 0 || queued < ahead)) {
+        const plan = this.plan(list[nextPlan]!, nextPlan === list.length - 1);
+        nextPlan += 1;
+        plans.push(plan);
+        queued += plan.units.length;
+      }
+    };
+    const folded = (): void => {
+      queued -= 1;
+      fill();
+    };
     let expectNo = 1;
-    for (let s = 0; s < list.length; s++) {
-      const { number, path } = list[s]!;
-      const last = s === list.length - 1;
-      if (number !== expectNo) {
+    for (;;) {
+      fill();
+      const plan = plans.shift();
+      if (plan === undefined) break;
+      if (
+        plan.number !== expectNo &&
+        expectNo === 1 &&
+        plan.header !== undefined &&
+        plan.header.firstKey > 0
+      ) {
+        this.startTrimmed(plan.number, plan.header.firstKey, plan.path);
+      } else if (plan.number !== expectNo) {
         this.f.error(
           'SEGMENT_MISSING',
-          path,
-          `segment file(s) ${expectNo}..${number - 1} missing before ${basename(path)}`,
-          { expected: String(expectNo), found: String(number) },
+          plan.path,
+          `segment file(s) ${expectNo}..${plan.number - 1} missing before ${basename(plan.path)}`,
+          { expected: String(expectNo), found: String(plan.number) },
         );
       }
-      expectNo = number + 1;
-      this.file = path;
-      let scan: SegmentScan;
-      try {
-        scan = await scanSegmentFile(path, (frame) => this.onFrame(frame));
-      } catch (error) {
-        if (error instanceof SegmentStoreError && error.code === 'CORRUPT_SEGMENT') {
-          const offset = error.offset ?? 0;
-          this.f.error('SEGMENT_HEADER', path, `${basename(path)} @ ${hexOffset(offset)}: ${error.message}`, {
-            offset,
-          });
-          continue;
-        }
-        throw new VerifierError('IO_ERROR', `${path}: ${(error as Error).message}`, { cause: error });
-      }
-      this.counts.segments += 1;
-      this.counts.bytes += scan.size;
-      this.input.onSegment(scan.size);
-      this.checkSegmentHeader(scan, number);
-      this.checkSegmentEnd(scan, last);
+      expectNo = plan.number + 1;
+      await this.foldSegment(plan, folded);
     }
   }
 
-  private checkSegmentHeader(scan: SegmentScan, number: number): void {
-    const h = scan.header;
+  /** Reads a segment's header and footer and submits its units. @throws {VerifierError} `IO_ERROR`. */
+  private plan(entry: { number: number; path: string }, last: boolean): SegmentPlan {
+    const reader = SegmentReader.open(entry.path);
+    let header: SegmentHeaderInfo | undefined;
+    let headerError: { error: string; offset: number } | undefined;
+    let footer: FooterIndex | undefined;
+    try {
+      const h = reader.header();
+      if ('error' in h) headerError = h;
+      else {
+        header = h;
+        footer = reader.footerFromTrailer(h.headerBytes);
+      }
+    } finally {
+      reader.close();
+    }
+    const units: UnitTask[] = [];
+    const unitBytes = this.input.unitBytes;
+    if (header !== undefined) {
+      const n = footer?.offsets.length ?? 0;
+      if (footer !== undefined && n >= 2 && reader.size >= 2 * unitBytes) {
+        // A sealed segment in ranges of ≥ unitBytes of frames, as its footer lists them.
+        const { offsets, keys } = footer;
+        let i0 = 0;
+        while (i0 < n) {
+          let i1 = i0 + 1;
+          while (i1 < n && offsets[i1]! - offsets[i0]! < unitBytes) i1 += 1;
+          // No short last range: it would finish alone after the others.
+          if (i1 < n && footer.offset - offsets[i1]! < unitBytes / 2) i1 = n;
+          units.push({
+            seq: this.nextSeq++,
+            file: entry.path,
+            header,
+            start: { offset: offsets[i0]!, lastKey: i0 === 0 ? -1 : keys[i0 - 1]!, index: i0, found: [] },
+            range: {
+              to: i1 < n ? offsets[i1]! : footer.offset,
+              offsets: offsets.slice(i0, i1),
+              keys: keys.slice(i0, i1),
+            },
+          });
+          i0 = i1;
+        }
+      } else {
+        units.push({
+          seq: this.nextSeq++,
+          file: entry.path,
+          header,
+          start: segmentStart(header),
+          range: undefined,
+        });
+      }
+    }
+    const results = units.map((u) => {
+      const p = this.session!.submit(u);
+      // Handled when folded; a unit discarded unawaited must not count as an unhandled rejection.
+      p.catch(() => {});
+      return p;
+    });
+    return {
+      number: entry.number,
+      path: entry.path,
+      size: reader.size,
+      last,
+      header,
+      headerError,
+      footer,
+      units,
+      results,
+    };
+  }
+
+  /** Folds the units of one segment in order, then checks its header fields and how it ends. */
+  private async foldSegment(plan: SegmentPlan, folded: () => void): Promise<void> {
+    const path = plan.path;
+    const header = plan.header;
+    if (header === undefined) {
+      const e = plan.headerError!;
+      this.f.error('SEGMENT_HEADER', path, `${basename(path)} @ ${hexOffset(e.offset)}: ${e.error}`, {
+        offset: e.offset,
+      });
+      return;
+    }
+    let end: ScanEnd | undefined;
+    let k = 0;
+    for (; k < plan.units.length && end === undefined; k++) {
+      let r = await plan.results[k]!;
+      folded();
+      if (r.end.kind === 'mismatch') {
+        // The frames disagree with the footer the ranges were planned from: re-read the segment
+        // from this range on, on this thread, as one read (it reaches the same verdict as a read
+        // from the header: everything before this range matched the footer exactly).
+        const unit = plan.units[k]!;
+        const footer = plan.footer!;
+        const found: number[] = [];
+        for (let i = 0; i < unit.start.index; i++) found.push(footer.offsets[i]!, footer.keys[i]!);
+        this.inline ??= new UnitChecker(this.ctx!, this.keys ?? new Map());
+        r = this.inline.run({
+          seq: unit.seq,
+          file: path,
+          header,
+          start: { ...unit.start, found },
+          range: undefined,
+        });
+      }
+      this.foldUnit(r, path);
+      if (r.end.kind !== 'range') end = r.end;
+      else if (k === plan.units.length - 1) end = { kind: 'sealed', offset: r.end.offset };
+    }
+    // Units after the segment's end are discarded (their reads stopped being the segment's).
+    for (; k < plan.units.length; k++) folded();
+    this.counts.segments += 1;
+    this.counts.bytes += plan.size;
+    this.input.onSegment(plan.size);
+    this.checkSegmentHeader(path, header, plan.number);
+    this.checkSegmentEnd(path, end!, plan.last);
+  }
+
+  /**
+   * The first segments are absent and the first present one starts past leaf 0: segments removed
+   * from the front (retention, or anyone who could delete files — nothing in the log records which,
+   * see README "Trimmed logs"). Reported as a notice; the log is verified from there on: the tree
+   * is seeded from the tiles (which the ledger keeps) and every checkpoint root checked as usual,
+   * so the tiles of the trimmed part are proven by the signed roots; only the trimmed frames' bytes
+   * and the first kept frame's link to them are gone (the latter is checked when a signed
+   * checkpoint ends exactly there, its `sealog-chain` naming the last trimmed frame).
+   */
+  private startTrimmed(segment: number, firstLeaf: number, file: string): void {
+    this.trim = { segment, firstLeaf, file, started: false, tileLinks: 0, uncheckedLinks: 0 };
+    const anchors = this.targets.filter((t) => t.size === firstLeaf && t.cp.chain !== undefined).length;
+    this.f.notice(
+      'SEGMENTS_TRIMMED',
+      file,
+      `segment file(s) 1..${segment - 1} are absent and ${basename(file)} starts at leaf ${firstLeaf}: the oldest segments were removed from the front (retention, or deleted: the log does not record which). Leaves 0..${firstLeaf - 1} can no longer be checked against their records; the tree is continued from the tiles and checked against every checkpoint; the first kept frame's link to the removed ones ${anchors > 0 ? `is checked against ${anchors} signed checkpoint(s) of size ${firstLeaf}` : `cannot be checked (no signed checkpoint of size ${firstLeaf})`}`,
+      { leafIndex: firstLeaf, expected: '1', found: String(segment) },
+    );
+    this.nextLeaf = firstLeaf;
+    // Checkpoints of the trimmed part: roots from the tiles alone.
+    while (this.nextTarget < this.targets.length && this.targets[this.nextTarget]!.size < firstLeaf) {
+      const t = this.targets[this.nextTarget]!;
+      const range = this.compactFromTiles(t.size);
+      if ('path' in range) this.seedTileMissing(range.path, t.size, firstLeaf);
+      else {
+        const tree = new LogTree();
+        tree.seed(t.size, range.levels, range.words);
+        this.checkRoot(t, tree);
+      }
+      this.nextTarget += 1;
+    }
+    const seed = this.compactFromTiles(firstLeaf);
+    if ('path' in seed) {
+      this.seedTileMissing(seed.path, firstLeaf, firstLeaf);
+      this.treeLost = true;
+      return;
+    }
+    this.tree.seed(firstLeaf, seed.levels, seed.words);
+    this.checkTargetsHere();
+  }
+
+  private seedTileMissing(path: string, size: number, firstLeaf: number): void {
+    this.f.error(
+      'TILE_MISSING',
+      path,
+      `tile missing: the tree of ${size} leaves cannot be rebuilt, and leaves 0..${firstLeaf - 1} are trimmed from the data: checkpoint roots ${size < firstLeaf ? `of size ${size}` : 'from here on'} cannot be checked`,
+      { leafIndex: size },
+    );
+  }
+
+  /** The compact range of `[0, size)` from the tiles (perfect subtrees, largest first). */
+  private compactFromTiles(size: number): { levels: number[]; words: Int32Array } | { path: string } {
+    const levels: number[] = [];
+    for (let l = 52; l >= 0; l--) if (Math.floor(size / 2 ** l) % 2 === 1) levels.push(l);
+    const words = new Int32Array(levels.length * HASH_WORDS);
+    let start = 0;
+    for (let i = 0; i < levels.length; i++) {
+      const width = 2 ** levels[i]!;
+      const missing = nodeFromTiles(this.tiles, levels[i]!, start / width, words, i * HASH_WORDS);
+      if (missing !== undefined) return missing;
+      start += width;
+    }
+    return { levels, words };
+  }
+
+  /** The first frame after trimmed segments: the sequence continues from it. */
+  private firstKeptFrame(fs: FrameSummary, where: string, file: string): void {
+    const trim = this.trim!;
+    trim.started = true;
+    this.nextBatch = fs.batchIndex;
+    this.chain = fs.prevChain;
+    // A signed checkpoint that ends exactly here names the last trimmed frame and its chain hash.
+    for (const t of this.targets) {
+      const chain = t.cp.chain;
+      if (t.size !== trim.firstLeaf || chain === undefined) continue;
+      if (chain.batchIndex !== fs.batchIndex - 1 || !equal(chain.hash, fs.prevChain)) {
+        const cp = t.cp;
+        this.f.error(
+          'CHAIN_HASH',
+          file,
+          `${where}: first frame after the trimmed segments: its previous chain hash and batch index disagree with the signed checkpoint of size ${t.size} (${cp.auditor ? cp.file : `${CHECKPOINTS_FILE} entry @ ${hexOffset(cp.offset)}`}): expected batch ${chain.batchIndex} ${toHex(chain.hash)}, got batch ${fs.batchIndex - 1} ${toHex(fs.prevChain)}`,
+          {
+            batchIndex: fs.batchIndex,
+            leafIndex: fs.firstLeafIndex,
+            offset: fs.at + FRAME_HEADER_OFFSETS.prevChainHash,
+            expected: `${chain.batchIndex}:${toHex(chain.hash)}`,
+            found: `${fs.batchIndex - 1}:${toHex(fs.prevChain)}`,
+          },
+        );
+      }
+    }
+  }
+
+  /** A record whose entity has no record since the trim point links into the trimmed leaves. */
+  private checkTrimmedLink(l: UnitLink): void {
+    const trim = this.trim!;
+    const tile = this.leafScratch;
+    if (this.tiles.leafHashes(l.prevIndex, 1, tile) !== undefined) {
+      trim.uncheckedLinks += 1;
+      return;
+    }
+    if (l.prevHash !== undefined && equal(l.prevHash, tile)) {
+      trim.tileLinks += 1;
+      return;
+    }
+    const found = `${l.prevIndex}:${l.prevHash === undefined ? '' : toHex(l.prevHash)}`;
+    this.f.error(
+      'ENTITY_LINK',
+      l.file,
+      `${l.where}: leaf ${l.leafIndex} (${l.label}): entity link names trimmed leaf ${l.prevIndex}, whose hash in the level-0 tile is ${toHex(tile)}, not ${l.prevHash === undefined ? 'nil' : toHex(l.prevHash)}`,
+      { batchIndex: l.batchIndex, leafIndex: l.leafIndex, expected: `${l.prevIndex}:${toHex(tile)}`, found },
+    );
+  }
+
+  private checkSegmentHeader(file: string, h: SegmentHeaderInfo, number: number): void {
     if (h.segmentNumber !== number) {
       this.f.error(
         'SEGMENT_NUMBER',
-        scan.file,
+        file,
         `segment header @ 0x8: segment number ${h.segmentNumber} in a file named ${number}`,
         { offset: 8, expected: String(number), found: String(h.segmentNumber) },
       );
     }
     if (h.logId !== this.logId) {
-      this.f.error('SEGMENT_LOG_ID', scan.file, `segment header @ 0x28: log id ${JSON.stringify(h.logId)}`, {
+      this.f.error('SEGMENT_LOG_ID', file, `segment header @ 0x28: log id ${JSON.stringify(h.logId)}`, {
         offset: 40,
         expected: this.logId,
         found: h.logId,
@@ -320,12 +615,11 @@ export class LogVerifier {
     }
   }
 
-  private checkSegmentEnd(scan: SegmentScan, last: boolean): void {
-    const end = scan.end;
-    if (end.kind === 'sealed') return;
+  private checkSegmentEnd(file: string, end: ScanEnd, last: boolean): void {
+    if (end.kind === 'sealed' || end.kind === 'range' || end.kind === 'mismatch') return;
     if (end.kind === 'open') {
       if (!last) {
-        this.f.warn('SEGMENT_UNSEALED', scan.file, `segment is not sealed but is not the last one`, {
+        this.f.warn('SEGMENT_UNSEALED', file, `segment is not sealed but is not the last one`, {
           offset: end.offset,
         });
       }
@@ -333,332 +627,161 @@ export class LogVerifier {
     }
     if (end.kind === 'torn' && last) {
       // Decided in finish(): an error when a checkpoint covers leaves that are not in the data.
-      this.tornAt = { file: scan.file, offset: end.offset, reason: end.reason, leaves: this.nextLeaf };
+      this.tornAt = { file, offset: end.offset, reason: end.reason, leaves: this.nextLeaf };
       return;
     }
     this.f.error(
       'SEGMENT_CORRUPT',
-      scan.file,
-      `${basename(scan.file)} @ ${hexOffset(end.offset)}: ${end.reason}${end.kind === 'torn' ? ' (torn tail in a segment that is not the last)' : ''}`,
+      file,
+      `${basename(file)} @ ${hexOffset(end.offset)}: ${end.reason}${end.kind === 'torn' ? ' (torn tail in a segment that is not the last)' : ''}`,
       { offset: end.offset, leafIndex: this.nextLeaf },
     );
   }
 
-  /** All checks of one frame (synchronous: called from the segment scan). */
-  private onFrame(frame: FrameRead): void {
+  /** Folds one unit's frames into the log's sequence, tree and entity heads. */
+  private foldUnit(r: UnitResult, file: string): void {
     const c = this.counts;
-    c.frames += 1;
-    const file = this.file;
-    const payload = frame.payload;
-    const at = frame.offset + ENVELOPE_HEAD_BYTES; // file offset of the frame header
-    let header: FrameHeader;
-    try {
-      header = decodeFrameHeader(payload);
-    } catch (error) {
-      const offset = at + (error instanceof CodecError && error.offset !== undefined ? error.offset : 0);
-      this.f.error('FRAME_HEADER', file, `frame @ ${hexOffset(at)}: ${(error as Error).message}`, {
-        offset,
-        batchIndex: this.nextBatch,
-        leafIndex: this.nextLeaf,
-      });
-      // Keep the chain going over the bytes we have, so later frames are not all reported too.
-      this.nextBatch += 1;
-      return;
-    }
-    const b = header.batchIndex;
-    const where = `frame ${b} @ ${hexOffset(at)}`;
-    const place = { batchIndex: b, leafIndex: header.firstLeafIndex };
-    if (!equal(header.logId, this.logIdBytes)) {
-      this.f.error(
-        'FRAME_LOG_ID',
-        file,
-        `${where}: log id is not SHA-256(${JSON.stringify(this.logId)})[0..16]`,
-        {
-          ...place,
-          offset: at + FRAME_HEADER_OFFSETS.logId,
-          expected: toHex(this.logIdBytes),
-          found: toHex(header.logId),
-        },
-      );
-    }
-    if (payload.length !== FRAME_HEADER_BYTES + header.storedBodyLength) {
-      this.f.error(
-        'FRAME_LENGTH',
-        file,
-        `${where}: envelope holds ${payload.length} bytes, header says ${FRAME_HEADER_BYTES} + ${header.storedBodyLength}`,
-        {
-          ...place,
-          offset: at + FRAME_HEADER_OFFSETS.storedBodyLength,
-          expected: String(FRAME_HEADER_BYTES + header.storedBodyLength),
-          found: String(payload.length),
-        },
-      );
-    }
-    if (!header.compressed || !header.encrypted) {
-      this.f.warn('FRAME_FLAGS', file, `${where}: frames of a log are always compressed and encrypted`, {
-        ...place,
-        offset: at + FRAME_HEADER_OFFSETS.flags,
-      });
-    }
-    if (frame.key !== header.firstLeafIndex) {
-      this.f.error('FRAME_KEY', file, `${where}: envelope key ${frame.key} ≠ first leaf index`, {
-        ...place,
-        offset: frame.offset + 4,
-        expected: String(header.firstLeafIndex),
-        found: String(frame.key),
-      });
-    }
-    if (b !== this.nextBatch) {
-      this.f.error(
-        'BATCH_INDEX',
-        file,
-        `${where}: batch index not contiguous: expected ${this.nextBatch}, got ${b}`,
-        {
-          ...place,
-          offset: at + FRAME_HEADER_OFFSETS.batchIndex,
-          expected: String(this.nextBatch),
-          found: String(b),
-        },
-      );
-    }
-    if (header.firstLeafIndex !== this.nextLeaf) {
-      this.f.error(
-        'LEAF_INDEX',
-        file,
-        `${where}: first leaf index not contiguous: expected ${this.nextLeaf}, got ${header.firstLeafIndex}`,
-        {
-          ...place,
-          offset: at + FRAME_HEADER_OFFSETS.firstLeafIndex,
-          expected: String(this.nextLeaf),
-          found: String(header.firstLeafIndex),
-        },
-      );
-    }
-    // Chain: chain_n = SHA-256(chain_{n−1} ‖ batch_root_n ‖ SHA-256(frame_n)) (FORMAT.md).
-    let prev = this.chain;
-    if (!equal(header.prevChainHash, prev)) {
-      this.f.error(
-        'CHAIN_HASH',
-        file,
-        `${where}: chain hash mismatch: expected ${toHex(prev)}, got ${toHex(header.prevChainHash)}`,
-        {
-          ...place,
-          offset: at + FRAME_HEADER_OFFSETS.prevChainHash,
-          expected: toHex(prev),
-          found: toHex(header.prevChainHash),
-        },
-      );
-      // Resynchronise on the frame's own claim so one break is reported once.
-      prev = header.prevChainHash;
-    }
-    const frameDigest = nodeHash('sha256', payload, 'buffer');
-    const chainInput = new Uint8Array(HASH_BYTES * 3);
-    chainInput.set(prev, 0);
-    chainInput.set(header.batchRoot, HASH_BYTES);
-    chainInput.set(frameDigest, HASH_BYTES * 2);
-    this.chain = new Uint8Array(nodeHash('sha256', chainInput, 'buffer'));
-
-    const count = header.recordCount;
-    const first = header.firstLeafIndex;
-    if (this.hashes.length < count * HASH_BYTES) {
-      this.hashes = new Uint8Array(count * HASH_BYTES);
-      this.tileHashes = new Uint8Array(count * HASH_BYTES);
-    }
-    const hashes = this.hashes.subarray(0, count * HASH_BYTES);
-    const missing = this.tiles.leafHashes(first, count, this.tileHashes);
-    const haveTiles = missing === undefined;
-    if (missing !== undefined) {
-      const report = this.keyed || missing.leaf >= this.maxCovered ? 'warn' : 'error';
-      this.f[report](
-        'TILE_MISSING',
-        missing.path,
-        `level-0 tile for leaf ${missing.leaf} is missing${this.keyed ? '' : ': leaf hashes cannot be checked without the master key'}`,
-        { ...place, leafIndex: missing.leaf },
-      );
-    }
-    let haveHashes = false;
-    if (this.keyed) {
-      haveHashes = this.openFrame(header, payload, at, where, hashes);
-      if (haveHashes && haveTiles) this.compareTiles(first, count, hashes);
-    }
-    if (!haveHashes && haveTiles) {
-      hashes.set(this.tileHashes.subarray(0, count * HASH_BYTES));
-      haveHashes = true;
-    }
-    if (haveHashes) {
-      // One node walk gives the batch root and the log tree's nodes it shares (tree-hash.ts).
-      this.frameTree.build(hashes, first, count);
-      const root = this.frameTree.root();
-      if (!equal(root, header.batchRoot)) {
+    let fi = 0;
+    let li = 0;
+    for (const fs of r.frames) {
+      c.frames += 1;
+      if (fs.headerError !== undefined) {
+        this.f.error('FRAME_HEADER', file, fs.headerError.message, {
+          offset: fs.headerError.offset,
+          batchIndex: this.nextBatch,
+          leafIndex: this.nextLeaf,
+        });
+        // Keep the chain going over the frames we have, so later frames are not all reported too.
+        this.nextBatch += 1;
+        for (; fi < fs.findingsTo; fi++) this.f.add(r.findings[fi]!);
+        continue;
+      }
+      const b = fs.batchIndex;
+      const first = fs.firstLeafIndex;
+      const where = `frame ${b} @ ${hexOffset(fs.at)}`;
+      const place = { batchIndex: b, leafIndex: first };
+      if (this.trim !== undefined && !this.trim.started) this.firstKeptFrame(fs, where, file);
+      if (b !== this.nextBatch) {
         this.f.error(
-          'BATCH_ROOT',
+          'BATCH_INDEX',
           file,
-          `${where}: batch root mismatch over leaves ${first}..${first + count - 1} (${this.keyed ? 'records' : 'tiles'}): expected ${toHex(root)}, got ${toHex(header.batchRoot)}`,
+          `${where}: batch index not contiguous: expected ${this.nextBatch}, got ${b}`,
           {
             ...place,
-            offset: at + FRAME_HEADER_OFFSETS.batchRoot,
-            expected: toHex(root),
-            found: toHex(header.batchRoot),
+            offset: fs.at + FRAME_HEADER_OFFSETS.batchIndex,
+            expected: String(this.nextBatch),
+            found: String(b),
           },
         );
       }
-      if (!this.treeLost) this.growTree(count);
-    } else {
-      this.treeLost = true;
-    }
-    this.nextBatch = b + 1;
-    this.nextLeaf = first + count;
-    c.leaves = this.nextLeaf;
-    this.checkChainTargets(b, where);
-  }
-
-  /** Keyed checks of one frame; fills `hashes` with recomputed leaf hashes. */
-  private openFrame(
-    header: FrameHeader,
-    payload: Buffer,
-    at: number,
-    where: string,
-    hashes: Uint8Array,
-  ): boolean {
-    const file = this.file;
-    const place = { batchIndex: header.batchIndex, leafIndex: header.firstLeafIndex };
-    let body: Uint8Array = payload.subarray(FRAME_HEADER_BYTES);
-    if (header.encrypted) {
-      const keyIdHex = toHex(header.keyId);
-      const key = this.keys?.get(keyIdHex);
-      if (key === undefined) {
-        this.f.error('DATA_KEY_MISSING', file, `${where}: data key ${keyIdHex} is not in ${DATA_KEYS_FILE}`, {
-          ...place,
-          offset: at + FRAME_HEADER_OFFSETS.keyId,
-          found: keyIdHex,
-        });
-        return false;
-      }
-      try {
-        body = openFrame(key, header.nonce, payload.subarray(0, FRAME_HEADER_BYTES), body);
-      } catch (error) {
+      if (first !== this.nextLeaf) {
         this.f.error(
-          'FRAME_TAG',
+          'LEAF_INDEX',
           file,
-          `${where}: AES-GCM tag does not verify (header or body changed): ${(error as Error).message}`,
-          { ...place, offset: at },
+          `${where}: first leaf index not contiguous: expected ${this.nextLeaf}, got ${first}`,
+          {
+            ...place,
+            offset: fs.at + FRAME_HEADER_OFFSETS.firstLeafIndex,
+            expected: String(this.nextLeaf),
+            found: String(first),
+          },
         );
-        return false;
       }
+      // The chain continues from the frame's own claim (unit-checker.ts), so one break is reported once.
+      if (!equal(fs.prevChain, this.chain)) {
+        this.f.error(
+          'CHAIN_HASH',
+          file,
+          `${where}: chain hash mismatch: expected ${toHex(this.chain)}, got ${toHex(fs.prevChain)}`,
+          {
+            ...place,
+            offset: fs.at + FRAME_HEADER_OFFSETS.prevChainHash,
+            expected: toHex(this.chain),
+            found: toHex(fs.prevChain),
+          },
+        );
+      }
+      for (; fi < fs.findingsTo; fi++) this.f.add(r.findings[fi]!);
+      for (; li < fs.linksTo; li++) this.checkLink(r.links[li]!);
+      if (!fs.haveHashes) this.treeLost = true;
+      else if (!this.treeLost) {
+        // A frame that does not start where the tree ends (reported above) cannot extend it.
+        if (this.tree.size !== first) this.treeLost = true;
+        else this.growTree(fs);
+      }
+      this.nextBatch = b + 1;
+      this.nextLeaf = first + fs.count;
+      this.chain = fs.chain;
+      c.leaves = this.nextLeaf;
+      this.checkChainTargets(b, where);
     }
-    let leaves: Uint8Array[];
-    try {
-      const plain = header.compressed ? decompressBody(body, header.plainBodyLength) : body;
-      leaves = decodeBatchBody(plain, header.recordCount);
-    } catch (error) {
-      this.f.error('FRAME_BODY', file, `${where}: body does not decode: ${(error as Error).message}`, {
-        ...place,
-        offset: at + FRAME_HEADER_BYTES,
-      });
-      return false;
+    for (; fi < r.findings.length; fi++) this.f.add(r.findings[fi]!);
+    for (let i = 0; i < r.entities.length; i++) {
+      const leafHash = r.headHashes.slice(i * HASH_BYTES, (i + 1) * HASH_BYTES);
+      this.heads.set(r.entities[i]!, { leafIndex: r.headIndexes[i]!, leafHash });
     }
-    for (let i = 0; i < leaves.length; i++) {
-      const leaf = leaves[i]!;
-      const leafIndex = header.firstLeafIndex + i;
-      const leafHash = hashLeaf(leaf);
-      hashes.set(leafHash, i * HASH_BYTES);
-      this.counts.records += 1;
-      this.checkRecord(leaf, leafIndex, leafHash, header.batchIndex, where);
-    }
-    return true;
+    c.records += r.records;
+    this.f.addDropped(r.dropped, r.droppedErrors);
   }
 
-  /** Decodes one record and checks its entity link against the previous record of its entity. */
-  private checkRecord(
-    leaf: Uint8Array,
-    leafIndex: number,
-    leafHash: Uint8Array,
-    batchIndex: number,
-    where: string,
-  ): void {
-    let rec: ReturnType<typeof decodeRecord>;
-    try {
-      rec = decodeRecord(leaf);
-    } catch (error) {
-      this.f.error(
-        'RECORD_DECODE',
-        this.file,
-        `${where}: leaf ${leafIndex} does not decode: ${(error as Error).message}`,
-        {
-          batchIndex,
-          leafIndex,
-        },
-      );
+  /** The first record of an entity in a unit must link to the entity's last record before it. */
+  private checkLink(l: UnitLink): void {
+    const head = this.heads.get(l.entity);
+    if (
+      head === undefined &&
+      this.trim !== undefined &&
+      l.prevIndex >= 0 &&
+      l.prevIndex < this.trim.firstLeaf
+    ) {
+      this.checkTrimmedLink(l);
       return;
     }
-    const entity = `${rec.tenant_id}\u0000${rec.resource.type}\u0000${rec.resource.id}`;
-    const head = this.heads.get(entity);
-    const prev = rec.prev;
     // Compared as values; the strings are built only for a finding.
     const same =
       head === undefined
-        ? prev === null
-        : prev !== null && prev.leafIndex === head.leafIndex && equal(prev.leafHash, head.leafHash);
-    if (!same) {
-      const expected = head === undefined ? 'none' : `${head.leafIndex}:${toHex(head.leafHash)}`;
-      const found = prev === null ? 'none' : `${prev.leafIndex}:${toHex(prev.leafHash)}`;
-      this.f.error(
-        'ENTITY_LINK',
-        this.file,
-        `${where}: leaf ${leafIndex} (${rec.tenant_id}/${rec.resource.type}/${rec.resource.id}): entity link should name the previous record of its entity: expected ${expected}, got ${found}`,
-        { batchIndex, leafIndex, expected, found },
-      );
+        ? l.prevIndex < 0
+        : l.prevHash !== undefined && l.prevIndex === head.leafIndex && equal(l.prevHash, head.leafHash);
+    if (same) return;
+    const expected = head === undefined ? 'none' : `${head.leafIndex}:${toHex(head.leafHash)}`;
+    const found = l.prevHash === undefined ? 'none' : `${l.prevIndex}:${toHex(l.prevHash)}`;
+    this.f.error(
+      'ENTITY_LINK',
+      l.file,
+      `${l.where}: leaf ${l.leafIndex} (${l.label}): entity link should name the previous record of its entity: expected ${expected}, got ${found}`,
+      { batchIndex: l.batchIndex, leafIndex: l.leafIndex, expected, found },
+    );
+  }
+
+  /** Appends a frame's aligned nodes to the tree, comparing roots at each checkpoint size. */
+  private growTree(fs: FrameSummary): void {
+    const levels = fs.nodeLevels;
+    for (let k = 0; k < levels.length; k++) {
+      this.checkTargetsHere();
+      this.tree.addAligned(levels[k]!, fs.nodes, k * HASH_WORDS);
     }
-    if (head === undefined) this.heads.set(entity, { leafIndex, leafHash });
-    else {
-      head.leafIndex = leafIndex;
-      head.leafHash = leafHash;
+    this.checkTargetsHere();
+    if (this.tree.size !== fs.firstLeafIndex + fs.count) {
+      throw new VerifierError('LOGIC', 'logic error: log tree out of step with the frames');
     }
   }
 
-  private compareTiles(first: number, count: number, hashes: Uint8Array): void {
-    for (let i = 0; i < count; i++) {
-      const o = i * HASH_BYTES;
-      if (!equalAt(hashes, this.tileHashes, o)) {
-        const leafIndex = first + i;
-        this.f.error(
-          'LEAF_HASH',
-          this.tiles.pathOf(0, Math.floor(leafIndex / 256)),
-          `leaf ${leafIndex}: level-0 tile hash differs from the record's leaf hash: expected ${toHex(hashes.subarray(o, o + HASH_BYTES))}, got ${toHex(this.tileHashes.subarray(o, o + HASH_BYTES))}`,
-          {
-            offset: (leafIndex % 256) * HASH_BYTES,
-            leafIndex,
-            expected: toHex(hashes.subarray(o, o + HASH_BYTES)),
-            found: toHex(this.tileHashes.subarray(o, o + HASH_BYTES)),
-          },
-        );
-      }
+  /** Root-checks every checkpoint whose size is the tree's current size. */
+  private checkTargetsHere(): void {
+    while (this.nextTarget < this.targets.length) {
+      const t = this.targets[this.nextTarget]!;
+      if (t.size > this.tree.size) return;
+      // Frames are split at every checkpoint size, so the tree stops at each one.
+      if (t.size < this.tree.size)
+        throw new VerifierError('LOGIC', `logic error: tree grew past checkpoint size ${t.size}`);
+      this.checkRoot(t);
+      this.nextTarget += 1;
     }
   }
 
-  /** Appends leaf hashes to the tree, stopping at each checkpoint size to compare roots. */
-  private growTree(count: number): void {
-    const base = this.tree.size;
-    let i = 0;
-    for (;;) {
-      while (
-        this.nextTarget < this.targets.length &&
-        this.targets[this.nextTarget]!.size === this.tree.size
-      ) {
-        this.checkRoot(this.targets[this.nextTarget]!);
-        this.nextTarget += 1;
-      }
-      if (i >= count) return;
-      const target = this.targets[this.nextTarget];
-      const room = target === undefined ? count - i : Math.min(count - i, target.size - this.tree.size);
-      this.frameTree.appendTo(this.tree, i, i + room, this.visitNode);
-      i += room;
-      if (this.tree.size !== base + i) throw new VerifierError('LOGIC', 'log tree out of step');
-    }
-  }
-
-  private checkRoot(t: Target): void {
-    const root = this.tree.root();
+  private checkRoot(t: Target, tree: LogTree = this.tree): void {
+    tree.root(this.rootWords);
+    bytesFromWords(this.rootWords, 0, this.rootBytes, 0, 1);
+    const root = this.rootBytes;
     const cp = t.cp;
     this.counts.checkpoints += 1;
     if (!equal(root, cp.checkpoint.rootHash)) {
@@ -714,36 +837,16 @@ export class LogVerifier {
     }
   }
 
-  /** Interior nodes at tile boundaries (levels 8, 16, …) must equal the stored higher tiles. */
-  private checkNode(level: number, index: number, hash: Uint8Array): void {
-    const stored = this.tiles.nodeHash(level, index);
-    if (stored === undefined) return;
-    if (stored === null) {
-      if (!this.keyed && index * 2 ** level < this.maxCovered) {
-        this.f.error(
-          'TILE_MISSING',
-          this.tiles.pathOf(level / 8, Math.floor(index / 256)),
-          `tile for tree node (${level}, ${index}) is missing`,
-        );
-      }
-      return;
-    }
-    if (!equal(stored.hash, hash)) {
-      this.f.error(
-        'TILE_MISMATCH',
-        stored.path,
-        `tree node (${level}, ${index}) @ ${hexOffset((index % 256) * HASH_BYTES)}: stored hash differs: expected ${toHex(hash)}, got ${toHex(stored.hash)}`,
-        {
-          offset: (index % 256) * HASH_BYTES,
-          leafIndex: index * 2 ** level,
-          expected: toHex(hash),
-          found: toHex(stored.hash),
-        },
+  private finish(): void {
+    const trim = this.trim;
+    if (trim !== undefined && trim.tileLinks + trim.uncheckedLinks > 0) {
+      this.f.notice(
+        'SEGMENTS_TRIMMED',
+        trim.file,
+        `${trim.tileLinks + trim.uncheckedLinks} record(s) link to an entity's previous record among the trimmed leaves 0..${trim.firstLeaf - 1}: ${trim.tileLinks} named a leaf hash equal to the level-0 tile's (whether it was the entity's previous record cannot be checked any more), ${trim.uncheckedLinks} could not be compared (tile missing)`,
+        { leafIndex: trim.firstLeaf },
       );
     }
-  }
-
-  private finish(): void {
     const leaves = this.nextLeaf;
     const covered = this.maxCovered > leaves;
     if (this.tornAt !== undefined) {
@@ -787,17 +890,3 @@ export class LogVerifier {
     }
   }
 }
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function equalAt(a: Uint8Array, b: Uint8Array, o: number): boolean {
-  for (let i = o; i < o + HASH_BYTES; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Envelope overhead per frame (for callers computing offsets). */
-export const FRAME_ENVELOPE_BYTES: number = ENVELOPE_BYTES;

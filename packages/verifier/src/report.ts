@@ -17,7 +17,7 @@ export interface VerifySummary {
   readonly leaves: number;
   /** Segment file bytes read. */
   readonly bytes: number;
-  /** Signed checkpoints verified against the data (stored and auditor's). */
+  /** Signed checkpoints verified against the data (stored and auditor's; for a bundle: its own and the auditor's proven ones). */
   readonly checkpoints: number;
   /** Whether frames were decrypted (master key available). */
   readonly keyed: boolean;
@@ -48,6 +48,10 @@ export interface BundleSummary {
   readonly personal: number;
   /** The trailer's signed summary verified and matches the bundle (count and SHA-256). */
   readonly signed: boolean;
+  /** Auditor checkpoints (`checkpoints` / `--checkpoint`) proven consistent with the bundle's. */
+  readonly auditorProven: number;
+  /** Auditor checkpoints of smaller trees the bundle could not prove either way (a warning each). */
+  readonly auditorUnproven: number;
 }
 
 /** What {@link verifyLogDir} and {@link verifyDataDir} return. */
@@ -94,6 +98,17 @@ export interface VerifyOptions {
   readonly keyless?: boolean;
   /** Findings kept in the report (default 1000); the rest are counted. */
   readonly maxFindings?: number;
+  /**
+   * Worker threads that check frames in parallel; 0 checks everything on the calling thread.
+   * Default: 2 (at most the machine's cores) when the segments hold ≥ 32 MiB, else 0. The
+   * workers are started on first use and kept (idle, they do not keep the process alive).
+   */
+  readonly threads?: number;
+  /**
+   * Segment bytes per unit of parallel work, ≥ 1 (default 8 MiB): a sealed segment larger than
+   * twice this is split into ranges of frames (planned from its footer) so both threads stay busy.
+   */
+  readonly unitBytes?: number;
   /** Called after each segment with the running byte count. */
   readonly onProgress?: (progress: VerifyProgress) => void;
 }

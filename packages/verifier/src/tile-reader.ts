@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TILE_HEIGHT, TILE_WIDTH, tilePath } from '@sealog/merkle';
+import { HASH_WORDS, hashNodeWords, wordsFromBytes } from './sha256-node';
 
 /** Bytes of one hash in a tile. */
 const HASH_BYTES = 32;
@@ -99,6 +100,40 @@ export class TileReader {
     if (tile === undefined) return null;
     return { hash: tile.bytes.subarray(at * HASH_BYTES, (at + 1) * HASH_BYTES), path: tile.path };
   }
+}
+
+/**
+ * The hash of tree node `(level, index)` from the tiles alone, as words in `out[o … o + 8)`: read
+ * where a tile level stores it, else hashed from its children (RFC 9162). For parts of the tree
+ * whose leaves are no longer in the data (trimmed segments): nothing here proves the tiles right;
+ * a signed root computed from them does.
+ * @returns `undefined`, or the path of the first tile that is missing.
+ */
+export function nodeFromTiles(
+  tiles: TileReader,
+  level: number,
+  index: number,
+  out: Int32Array,
+  o: number,
+): { path: string } | undefined {
+  if (level % TILE_HEIGHT === 0) {
+    const tileLevel = level / TILE_HEIGHT;
+    const tileIndex = Math.floor(index / TILE_WIDTH);
+    const at = index - tileIndex * TILE_WIDTH;
+    const tile = tiles.read(tileLevel, tileIndex, at + 1);
+    if (tile !== undefined) {
+      wordsFromBytes(tile.bytes, at * HASH_BYTES, out, o, 1);
+      return undefined;
+    }
+    if (level === 0) return { path: tiles.pathOf(0, tileIndex) };
+  }
+  const pair = new Int32Array(2 * HASH_WORDS);
+  const missing =
+    nodeFromTiles(tiles, level - 1, 2 * index, pair, 0) ??
+    nodeFromTiles(tiles, level - 1, 2 * index + 1, pair, HASH_WORDS);
+  if (missing !== undefined) return missing;
+  hashNodeWords(pair, 0, out, o);
+  return undefined;
 }
 
 function readIfExists(path: string, width: number): TileRead | undefined {

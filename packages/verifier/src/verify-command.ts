@@ -37,7 +37,8 @@ export interface VerifyCommandIO {
 export const VERIFY_USAGE = `usage: sealog verify PATH [--checkpoint FILE]... [--key FILE]... [--keyless] [--json]
   PATH              a data directory (holds logs/), one log directory (logs/<log_id>) or an
                     export bundle file (JSON Lines, docs/FORMAT.md "Export bundles")
-  --checkpoint FILE a signed checkpoint you kept; the data must contain that tree (repeatable)
+  --checkpoint FILE a signed checkpoint you kept; the data (or the bundle's tree) must contain that
+                    tree (repeatable)
   --key FILE        the master key (hex or base64; enables decryption checks) or the log's
                     public key (<name>+<hash>+<base64>, pinned instead of log.json's or the
                     bundle's own) (repeatable)
@@ -135,12 +136,6 @@ export function verifyPath(path: string, options: VerifyOptions): Promise<Verify
     if (options.masterKey !== undefined) {
       throw new VerifierError('USAGE', `${path}: a master key does not apply to an export bundle`);
     }
-    if ((options.checkpoints ?? []).length > 0) {
-      throw new VerifierError(
-        'USAGE',
-        `${path}: --checkpoint does not apply to an export bundle (it carries the checkpoint its proofs use)`,
-      );
-    }
     return verifyBundle(path, options);
   }
   if (existsSync(join(path, 'logs'))) return verifyDataDir(path, options);
@@ -208,7 +203,9 @@ export function formatReport(path: string, report: VerifyReport): string {
     out +=
       `${report.ok ? 'VERIFIED' : 'FAILED'} ${path}: export bundle v${b.version} of log ${b.logId} (${b.origin}), ` +
       `${b.records} record(s) (trailer: ${b.trailerCount ?? 'missing'}) against checkpoint size ${b.treeSize}, ` +
-      `key ${b.keyTrust === 'pinned' ? 'pinned' : 'NOT pinned (embedded in the bundle)'}, ${mib.toFixed(1)} MiB, ${s.ms} ms` +
+      `key ${b.keyTrust === 'pinned' ? 'pinned' : 'NOT pinned (embedded in the bundle)'}, ` +
+      `${b.auditorProven + b.auditorUnproven > 0 ? `your checkpoints: ${b.auditorProven} proven, ${b.auditorUnproven} NOT proven, ` : ''}` +
+      `${mib.toFixed(1)} MiB, ${s.ms} ms` +
       `${report.ok ? '' : `; ${errors} error(s)`}\n`;
     return out;
   }

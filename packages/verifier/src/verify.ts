@@ -4,6 +4,7 @@
  * with their origin, and merges the per-log results into one report.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseCheckpoint } from '@sealog/crypto-envelope';
 import { listSegmentFiles } from '@sealog/segment-store';
@@ -11,6 +12,17 @@ import { VerifierError } from './errors';
 import { DEFAULT_MAX_FINDINGS, FindingCollector } from './finding';
 import { type LogCounts, LogVerifier, readLogIdentity } from './log-verifier';
 import type { AuditorCheckpoint, VerifyOptions, VerifyReport } from './report';
+import { InlineRunner, sharedWorkerRunner, type UnitRunner } from './unit-pool';
+
+/** Most worker threads used by default: the target machines have 2 cores. */
+const MAX_DEFAULT_THREADS = 2;
+/**
+ * Below this many segment bytes verification runs on the calling thread: starting the workers
+ * (once per process, ~60–150 ms from dist) costs about what they would save.
+ */
+export const PARALLEL_MIN_BYTES: number = 32 * 1024 * 1024;
+/** Default segment bytes per unit of parallel work (README, "Benchmarks"). */
+export const DEFAULT_UNIT_BYTES: number = 8 * 1024 * 1024;
 
 /** Master key file of a data directory (docs/FORMAT.md, "Key material"). */
 export const MASTER_KEY_FILE: string = join('keys', 'master.key');
@@ -119,6 +131,17 @@ async function verifyLogs(
   }
   let done = 0;
   const sum: LogCounts = { segments: 0, frames: 0, records: 0, leaves: 0, bytes: 0, checkpoints: 0 };
+  const threads =
+    options.threads ??
+    (totalBytes >= PARALLEL_MIN_BYTES ? Math.min(MAX_DEFAULT_THREADS, availableParallelism()) : 0);
+  if (!Number.isInteger(threads) || threads < 0) {
+    throw new VerifierError('USAGE', `threads: expected an integer ≥ 0, got ${threads}`);
+  }
+  const unitBytes = options.unitBytes ?? DEFAULT_UNIT_BYTES;
+  if (!Number.isSafeInteger(unitBytes) || unitBytes < 1) {
+    throw new VerifierError('USAGE', `unitBytes: expected an integer ≥ 1, got ${unitBytes}`);
+  }
+  const runner: UnitRunner = threads === 0 ? new InlineRunner() : await sharedWorkerRunner(threads);
   for (let i = 0; i < dirs.length; i++) {
     const counts = await new LogVerifier({
       dir: dirs[i]!,
@@ -126,6 +149,8 @@ async function verifyLogs(
       publicKeys: options.publicKeys ?? [],
       auditor: routed[i]!,
       findings,
+      runner,
+      unitBytes,
       onSegment: (bytes) => {
         done += bytes;
         options.onProgress?.({ bytes: done, totalBytes });

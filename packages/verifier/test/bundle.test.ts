@@ -261,7 +261,9 @@ describe('verifyBundle', () => {
   });
 
   it('rejects usage that does not apply to bundles with exit 2', async () => {
-    expect((await cli([base, '--checkpoint', keyFile])).code).toBe(2);
+    const masterKeyFile = join(dir, 'master.key');
+    writeFileSync(masterKeyFile, `${'ab'.repeat(32)}\n`);
+    expect((await cli([base, '--key', masterKeyFile])).code).toBe(2);
     expect((await cli([join(dir, 'missing.jsonl')])).code).toBe(2);
   });
 
