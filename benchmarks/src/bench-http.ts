@@ -15,6 +15,7 @@
  *   node --conditions=@sealog/source --import tsx benchmarks/src/bench-http.ts
  *     [--seconds S] [--batch N] [--connections C] [--query-seconds S] [--json FILE]
  *     [--cpu-prof-dir DIR]   (the server writes one .cpuprofile per thread there on exit)
+ *     [--config FILE]        (a `sealog serve` config file, e.g. other batch sizes)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,7 @@ const args = parseArgs(process.argv.slice(2), {
   connections: 'value',
   'query-seconds': 'value',
   'cpu-prof-dir': 'value',
+  config: 'value',
   json: 'value',
 });
 const seconds = intArg(args, 'seconds', 20);
@@ -57,6 +59,7 @@ async function startServerProcess(dataDir: string): Promise<{ child: ChildProces
       'tsx',
       join(ROOT, 'apps/server/src/cli.ts'),
       'serve',
+      ...(stringArg(args, 'config') === undefined ? [] : ['--config', stringArg(args, 'config')!]),
       '--data-dir',
       dataDir,
       '--port',
