@@ -24,7 +24,7 @@ import { DEFAULT_DATA_DIR } from './config';
 import { ConfigError, HttpError } from './errors';
 import { type ExportFormat, startExport } from './export-stream';
 import { filterMetadata, parseFilter } from './filters';
-import { INDEX_FILE } from './serve';
+import { INDEX_FILE, isErasedIn } from './serve';
 
 /** Streams the commands write to. */
 export interface CommandIo {
@@ -108,7 +108,7 @@ export async function runReindexCommand(
         // The rows count of the index is its progress; read it a few times per second.
         timer = setInterval(() => b.update(Math.min(total, index.stats().rows)), 250);
       }
-      await reindex(ledger, index);
+      await reindex(ledger, index, { isErased: isErasedIn(ledger) });
     } finally {
       if (timer !== undefined) clearInterval(timer);
       bar?.stop();
@@ -176,7 +176,7 @@ export async function runExportCommand(
     const ledger = await openLedger(dir);
     const index = openSearchIndex({ path: join(dir, INDEX_FILE) });
     try {
-      const indexer = createIndexer({ ledger, index });
+      const indexer = createIndexer({ ledger, index, isErased: isErasedIn(ledger) });
       try {
         await indexer.catchUp();
       } finally {

@@ -10,7 +10,6 @@
  * `Authorization` header (redacted in case a serializer ever adds headers).
  */
 
-import type { SearchIndex } from '@sealog/index';
 import { type Ledger, LedgerError } from '@sealog/ledger';
 import Fastify, {
   type FastifyError,
@@ -25,6 +24,7 @@ import { type ErrorDetail, HttpError } from './errors';
 import { ServerMetrics } from './metrics';
 import { collectOpenApi, EVENT_REF } from './openapi';
 import { registerReadRoutes } from './read-routes';
+import type { ReadIndex } from './search';
 
 /** Request body limit in bytes (CONTRACT §2: 16 MiB → 413). */
 export const MAX_BODY_BYTES: number = 16 * 1024 * 1024;
@@ -46,7 +46,7 @@ export interface AppOptions {
   readonly keys: ApiKeyStore;
   readonly state: ServerState;
   /** The search index (read routes). */
-  readonly index: SearchIndex;
+  readonly index: ReadIndex;
   /** Durable records not yet in the index (the `sealog_index_lag_records` gauge). */
   readonly indexLag?: () => number;
   /** `false` silences the request log (tests); default: pino at `info` on stdout. */

@@ -9,12 +9,11 @@
  */
 import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
-import type { SearchIndex } from '@sealog/index';
 import { exportBundle, type Ledger } from '@sealog/ledger';
 import { csvHeader, csvRow } from './csv';
 import { HttpError } from './errors';
 import { badParam, type RecordFilter } from './filters';
-import { indexCall, readHits, searchQuery } from './search';
+import { indexCall, type ReadIndex, readHits, searchQuery } from './search';
 
 /** Records read per index page while exporting. */
 export const EXPORT_PAGE = 1000;
@@ -25,7 +24,7 @@ export type ExportFormat = 'ndjson' | 'csv' | 'bundle';
 /** What to export. */
 export interface ExportRequest {
   readonly ledger: Ledger;
-  readonly index: SearchIndex;
+  readonly index: ReadIndex;
   readonly tenant: string;
   readonly filter: RecordFilter;
   readonly format: ExportFormat;

@@ -8,7 +8,7 @@
  * before anything is read, and each record read back is checked to belong to the tenant asked.
  */
 import { openCheckpoint } from '@sealog/crypto-envelope';
-import type { SearchHit, SearchIndex } from '@sealog/index';
+import type { SearchHit } from '@sealog/index';
 import { type Ledger, LedgerError, type ReadRecord } from '@sealog/ledger';
 import { hashLeaf } from '@sealog/merkle';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -27,12 +27,12 @@ import {
   parseFilter,
   type RecordFilter,
 } from './filters';
-import { indexCall, readHits, searchQuery } from './search';
+import { indexCall, type ReadIndex, readHits, searchQuery } from './search';
 
 /** What the read routes need from the app. */
 export interface ReadRoutesDeps {
   readonly ledger: Ledger;
-  readonly index: SearchIndex;
+  readonly index: ReadIndex;
   readonly access: AccessLog;
   readonly requireRole: (role: Role) => (request: FastifyRequest) => Promise<void>;
   readonly principalOf: (request: FastifyRequest) => Principal;
@@ -472,7 +472,8 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadRoutesDeps): 
       const { tenant_id: tenant, actor_id: actorId } = request.params;
       const principal = principalFor(request, tenant);
       const { token, existed } = await ledger.eraseSubject(tenant, actorId);
-      indexCall(() => index.eraseSubject(tenant, token));
+      // Resolves once committed and visible to searches: a search after this answer misses the token.
+      await index.eraseSubject(tenant, token);
       const eventId = await access.record(
         apiKeyActor(principal),
         tenant,

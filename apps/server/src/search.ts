@@ -2,10 +2,19 @@
  * Search plumbing shared by the read routes, exports and the CLI: the filter as an index query,
  * index errors as 400s, and hits read back through the ledger (each frame once, tenant checked).
  */
-import { IndexError, type SearchHit, type SearchQuery } from '@sealog/index';
+import {
+  IndexError,
+  type SearchHit,
+  type SearchIndex,
+  type SearchQuery,
+  type WorkerSearchIndex,
+} from '@sealog/index';
 import type { Ledger, ReadRecord } from '@sealog/ledger';
 import { HttpError } from './errors';
 import type { RecordFilter } from './filters';
+
+/** The index the server reads: the worker-backed one in `serve`, the inline one in offline commands. */
+export type ReadIndex = SearchIndex | WorkerSearchIndex;
 
 /** The index query of a filter (without paging); `token` is the actor id's blind token. */
 export function searchQuery(

@@ -9,8 +9,8 @@
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createIndexer, type Indexer, openSearchIndex, type SearchIndex } from '@sealog/index';
-import { createLedger, type Ledger, type LedgerOptions } from '@sealog/ledger';
+import { createIndexer, type Indexer, openWorkerSearchIndex, type WorkerSearchIndex } from '@sealog/index';
+import { createLedger, type Ledger, type LedgerOptions, subjectStoreIdOfToken } from '@sealog/ledger';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeyStore } from './api-keys';
 import { createApp, type ServerState } from './app';
@@ -20,6 +20,16 @@ import { type RunningGrpcServer, startGrpcServer } from './grpc';
 
 /** The search index database, relative to the data dir (derived data: safe to delete, then reindex). */
 export const INDEX_FILE: string = join('index', 'search.sqlite');
+
+/** Whether a record's subject key is gone (erased) or was replaced by a newer key of the subject. */
+export function isErasedIn(
+  ledger: Ledger,
+): (tenantId: string, token: Uint8Array, subjectKeyId: string) => Promise<boolean> {
+  return async (tenantId, token, subjectKeyId) => {
+    const key = await ledger.keyMaterial.subjects.get(subjectStoreIdOfToken(tenantId, token));
+    return key === undefined || Buffer.from(key.keyTag).toString('hex') !== subjectKeyId;
+  };
+}
 
 /** How long a graceful shutdown may take before the process gives up with exit 1. */
 export const SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -41,7 +51,7 @@ export interface RunningServer {
   /** True when this start created the key store (first start). */
   readonly firstStart: boolean;
   readonly ledger: Ledger;
-  readonly index: SearchIndex;
+  readonly index: WorkerSearchIndex;
   readonly indexer: Indexer;
   readonly app: FastifyInstance;
   /** Stops accepting, finishes in-flight requests, closes the ledger. Idempotent. */
@@ -84,18 +94,23 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
     onNotice: notice,
   });
   let app: FastifyInstance | undefined;
-  let index: SearchIndex | undefined;
+  let index: WorkerSearchIndex | undefined;
   let indexer: Indexer | undefined;
   let grpc: RunningGrpcServer | undefined;
   try {
     // Derived and rebuildable (`sealog reindex`); it follows durable records in the background.
-    index = openSearchIndex({ path: join(config.dataDir, INDEX_FILE) });
+    // Writes (inserts, checkpoints, erasures) run on the index's own worker thread; searches read
+    // through a read-only connection here and never wait for a write transaction.
+    index = await openWorkerSearchIndex({ path: join(config.dataDir, INDEX_FILE) });
     let lastIndexError = '';
     indexer = createIndexer({
       ...config.indexer,
       ...options.indexerOptions,
       ledger,
       index,
+      // Records of erased subjects are indexed without their token, also when the index file is
+      // rebuilt from scratch (the erasures are remembered in the key store, not only here).
+      isErased: isErasedIn(ledger),
       onError: (error) => {
         const message = (error as Error).message;
         if (message !== lastIndexError) notice(`search index: ${message} (retrying)`);
@@ -160,7 +175,7 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
           await Promise.all([started.close(), startedGrpc.close()]);
           await startedIndexer.stop();
           await ledger.close();
-          startedIndex.close();
+          await startedIndex.close();
         })();
         return closing;
       },
@@ -170,7 +185,7 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
     await grpc?.close().catch(() => {});
     await indexer?.stop().catch(() => {});
     await ledger.close().catch(() => {});
-    index?.close();
+    await index?.close().catch(() => {});
     throw error;
   }
 }

@@ -439,8 +439,8 @@ describe('with an index that lags (polled once a minute)', () => {
       'default',
       Array.from({ length: size }, (_, i) => i),
     );
-    lag.index.reset();
-    lag.index.insert(
+    await lag.index.reset();
+    await lag.index.insert(
       all.map((x) => {
         const row = indexRowOf(x.logId, x.leafIndex, x.record);
         return x.leafIndex === leaves[2] ? { ...row, resourceId: 'inv-9' } : row;
@@ -457,5 +457,29 @@ describe('with an index that lags (polled once a minute)', () => {
       key: ADMIN,
     });
     expect(again.json.chain).toEqual({ verified: true, length: 5, broken_at: null });
+  });
+
+  it('keeps an erased subject unsearchable when the index file is deleted and rebuilt', async () => {
+    const erased = await call(lag.url, 'POST', '/api/v1/tenants/acme/subjects/alice-9f3k/erase', {
+      key: ADMIN,
+    });
+    expect(erased.status).toBe(200);
+    await lag.close();
+    rmSync(join(lagDir, 'index'), { recursive: true, force: true });
+    lag = await startServer(resolveServeConfig({ dataDir: lagDir, port: '0', grpcPort: '0' }, {}), {
+      logger: false,
+      onNotice: () => {},
+      processMetrics: false,
+    });
+    await lag.indexer.catchUp();
+    const alice = await call(lag.url, 'GET', '/api/v1/tenants/acme/audit-logs?actor_id=alice-9f3k', {
+      key: ADMIN,
+    });
+    expect(alice.status).toBe(200);
+    expect(alice.json.records).toEqual([]);
+    const bob = await call(lag.url, 'GET', '/api/v1/tenants/acme/audit-logs?actor_id=bob-7q2m', {
+      key: ADMIN,
+    });
+    expect(bob.json.records.length).toBeGreaterThan(0);
   });
 });

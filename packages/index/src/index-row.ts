@@ -29,6 +29,12 @@ export interface IndexRow {
   readonly receivedAt: number;
   /** Blind token of the actor id, exactly {@link SUBJECT_TOKEN_BYTES} bytes. */
   readonly subjectToken: Uint8Array;
+  /**
+   * `true` when the subject is known to be erased (the indexer's `isErased` said so): the row is
+   * stored without its token, so no actor search finds it. Absent or `false`: stored with it
+   * (unless the index remembers the subject as erased).
+   */
+  readonly subjectErased?: boolean;
   /** `user` | `service` | `system`. */
   readonly actorType: string;
   /** Action, e.g. `role.upgrade`. */

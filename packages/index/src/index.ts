@@ -13,12 +13,15 @@ export { type IndexRow, indexRowOf, SUBJECT_TOKEN_BYTES } from './index-row';
 export {
   createIndexer,
   DEFAULT_CHUNK_ROWS,
+  DEFAULT_MAX_CHUNKS_IN_FLIGHT,
   DEFAULT_MAX_RETRY_MS,
   DEFAULT_POLL_INTERVAL_MS,
   Indexer,
   type IndexerOptions,
   type IndexLag,
   type IndexSource,
+  type IndexTarget,
+  type IsErased,
   reindex,
   type SourceLog,
   type SourceRecord,
@@ -44,3 +47,4 @@ export {
   type SearchPage,
   type SearchQuery,
 } from './search-index';
+export { openWorkerSearchIndex, WorkerSearchIndex } from './worker-search-index';

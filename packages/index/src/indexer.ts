@@ -10,14 +10,20 @@
  * Passes never overlap: the background loop, {@link Indexer.catchUp} and {@link Indexer.reindex}
  * take turns, so a reset cannot interleave with a chunk read before it.
  *
- * Not here: erasure (the server calls `SearchIndex.eraseSubject` when it erases a subject) and
- * reading records back (the ledger).
+ * With a {@link WorkerSearchIndex} the inserts run on its writer thread: this thread reads and
+ * packs rows, keeps at most `maxChunksInFlight` chunks posted and not committed (backpressure), and
+ * a pass ends only when every chunk it posted has committed.
+ *
+ * Not here: erasing (the server calls `eraseSubject` on the index when it erases a subject; the
+ * optional `isErased` hook only keeps already-erased subjects out of rows indexed later, e.g. into
+ * a rebuilt file) and reading records back (the ledger).
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { StoredRecord } from '@sealog/codec';
 import { IndexError } from './errors';
 import { type IndexRow, indexRowOf } from './index-row';
 import type { SearchIndex } from './search-index';
+import type { WorkerSearchIndex } from './worker-search-index';
 
 /** Default delay between polls of the logs, in ms. */
 export const DEFAULT_POLL_INTERVAL_MS = 50;
@@ -25,6 +31,26 @@ export const DEFAULT_POLL_INTERVAL_MS = 50;
 export const DEFAULT_CHUNK_ROWS = 1000;
 /** Default longest delay between retries after failed passes, in ms. */
 export const DEFAULT_MAX_RETRY_MS = 5000;
+/**
+ * Default chunks posted to a {@link WorkerSearchIndex} and not committed yet: 4. Enough to keep the
+ * writer busy while this thread reads the next chunk; bounds memory to ~4 × `chunkRows` rows.
+ */
+export const DEFAULT_MAX_CHUNKS_IN_FLIGHT = 4;
+/** Erasure answers of `isErased` kept per indexer (then the cache starts over). */
+const ERASED_CACHE_ENTRIES = 65_536;
+
+/**
+ * Whether the record of a data subject is erased: its subject key (identified by the record's
+ * `subject_key_id`) no longer exists. May answer asynchronously (a key-store lookup).
+ */
+export type IsErased = (
+  tenantId: string,
+  subjectToken: Uint8Array,
+  subjectKeyId: string,
+) => boolean | Promise<boolean>;
+
+/** An index the indexer fills: synchronous writes ({@link SearchIndex}) or a writer thread. */
+export type IndexTarget = SearchIndex | WorkerSearchIndex;
 
 /** One record as a log yields it (a subset of the ledger's `ReadRecord`). */
 export interface SourceRecord {
@@ -56,8 +82,11 @@ export interface IndexSource {
 export interface IndexerOptions {
   /** The ledger to follow. */
   readonly ledger: IndexSource;
-  /** The index to fill. */
-  readonly index: SearchIndex;
+  /**
+   * The index to fill. A {@link WorkerSearchIndex} keeps inserts and checkpoints off this thread;
+   * a {@link SearchIndex} inserts synchronously here (CLI, tests).
+   */
+  readonly index: IndexTarget;
   /** Delay between polls when idle, in ms, integer 1..60,000 (default 50). */
   readonly pollIntervalMs?: number;
   /** Rows per insert transaction, integer 1..100,000 (default 1,000). */
@@ -66,6 +95,17 @@ export interface IndexerOptions {
   readonly maxRetryMs?: number;
   /** Receives every error of a background pass (the pass is retried later). Must not throw. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Chunks posted to a {@link WorkerSearchIndex} and not yet committed, integer 1..64 (default 4):
+   * when reached, reading waits for the oldest (backpressure). A {@link SearchIndex} has one.
+   */
+  readonly maxChunksInFlight?: number;
+  /**
+   * Consulted once per (tenant, token, subject key id) — answers are cached — before a record is
+   * indexed: `true` stores the row without its token, so a subject erased in the ledger stays
+   * unsearchable by actor even in an index rebuilt from scratch (a new file knows no erasures).
+   */
+  readonly isErased?: IsErased;
 }
 
 /** How far the index is behind the logs. */
@@ -107,7 +147,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
  */
 export async function reindex(
   ledger: IndexSource,
-  index: SearchIndex,
+  index: IndexTarget,
   options: Omit<IndexerOptions, 'ledger' | 'index'> & { readonly bulkLoad?: boolean } = {},
 ): Promise<void> {
   const { bulkLoad = true, ...rest } = options;
@@ -122,8 +162,12 @@ export async function reindex(
 /** Follows a ledger into a search index. */
 export class Indexer {
   private readonly source: IndexSource;
-  private readonly index: SearchIndex;
+  private readonly index: IndexTarget;
   private readonly pollIntervalMs: number;
+  private readonly maxInFlight: number;
+  private readonly isErased: IsErased | undefined;
+  /** `tenant \n token hex \n key id` → erased; bounded by {@link ERASED_CACHE_ENTRIES}. */
+  private readonly erasedCache = new Map<string, boolean>();
   private readonly chunkRows: number;
   private readonly maxRetryMs: number;
   private readonly onError: (error: unknown) => void;
@@ -151,6 +195,13 @@ export class Indexer {
       3_600_000,
     );
     this.onError = options.onError ?? (() => {});
+    this.maxInFlight = checkInt(
+      options.maxChunksInFlight ?? DEFAULT_MAX_CHUNKS_IN_FLIGHT,
+      'maxChunksInFlight',
+      1,
+      64,
+    );
+    this.isErased = options.isErased;
   }
 
   /**
@@ -207,7 +258,7 @@ export class Indexer {
   async reindex(options: { readonly bulkLoad?: boolean } = {}): Promise<void> {
     if (this.state === 'stopped') throw new IndexError('CLOSED', 'indexer stopped');
     const bulkLoad = options.bulkLoad === true;
-    await this.exclusive(async () => this.index.reset({ bulkLoad }));
+    await this.exclusive(async () => await this.index.reset({ bulkLoad }));
     let failure: unknown;
     try {
       await this.catchUp();
@@ -217,7 +268,7 @@ export class Indexer {
     // Even after a failure: indexes over the rows inserted so far are valid (watermarks match).
     if (bulkLoad) {
       try {
-        await this.exclusive(async () => this.index.finishBulkLoad());
+        await this.exclusive(async () => await this.index.finishBulkLoad());
       } catch (error) {
         failure ??= error;
       }
@@ -289,8 +340,32 @@ export class Indexer {
     }
   }
 
-  /** Indexes every log up to its durable size at the start of its turn. */
+  /**
+   * Indexes every log up to its durable size at the start of its turn. With a writer thread, up to
+   * `maxChunksInFlight` chunks are posted before waiting for the oldest; the pass ends (also on
+   * failure or stop) only when every chunk it posted has committed or failed, so the next pass
+   * starts from the committed watermark. Chunks commit in order, each with its watermark: a failed
+   * chunk makes the ones behind it fail too (their watermark check), never a gap.
+   */
   private async pass(): Promise<void> {
+    const inFlight: Promise<void>[] = [];
+    let failure: unknown;
+    try {
+      await this.passLogs(inFlight);
+    } catch (error) {
+      failure = error;
+    }
+    for (const chunk of inFlight) {
+      try {
+        await chunk;
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  private async passLogs(inFlight: Promise<void>[]): Promise<void> {
     for (const log of this.source.logs()) {
       if (this.state === 'stopped') return;
       const logId = log.logId;
@@ -306,10 +381,14 @@ export class Indexer {
             `log ${logId}: expected leaf ${next}, the log yielded ${r.leafIndex}`,
           );
         }
-        rows.push(indexRowOf(logId, r.leafIndex, r.record));
+        let row = indexRowOf(logId, r.leafIndex, r.record);
+        if (this.isErased !== undefined && (await this.erased(row, r.record.subject_key_id))) {
+          row = { ...row, subjectErased: true };
+        }
+        rows.push(row);
         next++;
         if (rows.length >= this.chunkRows) {
-          this.index.insert(rows, new Map([[logId, next]]));
+          await this.submit(inFlight, rows, logId, next);
           rows = [];
           // Let requests run between chunks: one chunk is the longest the event loop waits.
           await nextTurn();
@@ -319,8 +398,41 @@ export class Indexer {
       if (next !== to) {
         throw new IndexError('FAILED', `log ${logId}: iterate(${from}, ${to}) ended at leaf ${next}`);
       }
-      if (rows.length > 0) this.index.insert(rows, new Map([[logId, next]]));
+      if (rows.length > 0) await this.submit(inFlight, rows, logId, next);
     }
+  }
+
+  /**
+   * Inserts one chunk: synchronously into a {@link SearchIndex}; posted to a writer thread
+   * otherwise, waiting for the oldest chunk in flight when `maxChunksInFlight` are.
+   */
+  private async submit(
+    inFlight: Promise<void>[],
+    rows: IndexRow[],
+    logId: string,
+    next: number,
+  ): Promise<void> {
+    const done = this.index.insert(rows, new Map([[logId, next]]));
+    if (done === undefined) return;
+    // Handled here so that a failure of a chunk not awaited yet is never "unhandled".
+    done.catch(() => {});
+    inFlight.push(done);
+    while (inFlight.length >= this.maxInFlight) await inFlight.shift();
+  }
+
+  /** Whether `row`'s subject is erased (cached answers of `isErased`). */
+  private async erased(row: IndexRow, subjectKeyId: string): Promise<boolean> {
+    const token = row.subjectToken;
+    if (this.isErased === undefined) return false;
+    const key = `${row.tenantId}\n${Buffer.from(token.buffer, token.byteOffset, token.byteLength).toString('hex')}\n${subjectKeyId}`;
+    let answer = this.erasedCache.get(key);
+    if (answer === undefined) {
+      const got = this.isErased(row.tenantId, token, subjectKeyId);
+      answer = typeof got === 'boolean' ? got : await got;
+      if (this.erasedCache.size >= ERASED_CACHE_ENTRIES) this.erasedCache.clear();
+      this.erasedCache.set(key, answer === true);
+    }
+    return answer;
   }
 }
 

@@ -149,6 +149,29 @@ export function configureConnection(db: Database, settings: ConnectionSettings):
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
 }
 
+/** Settings of a read-only connection: caches and timeouts only (the writer set the rest). */
+export function configureReader(db: Database, settings: ConnectionSettings): void {
+  db.pragma(`cache_size = ${-Math.floor(settings.cacheBytes / 1024)}`);
+  db.pragma(`mmap_size = ${Math.floor(settings.mmapBytes)}`);
+  db.pragma('temp_store = MEMORY');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+}
+
+/**
+ * Checks that a file opened read-only is a sealog index of {@link SCHEMA_VERSION} (never creates).
+ * @throws {IndexError} `INCOMPATIBLE` otherwise.
+ */
+export function checkSchema(db: Database, path: string): void {
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (applicationId !== APPLICATION_ID || version !== SCHEMA_VERSION) {
+    throw new IndexError(
+      'INCOMPATIBLE',
+      `${path}: not a sealog index of schema version ${SCHEMA_VERSION} (application_id 0x${applicationId.toString(16)}, version ${version})`,
+    );
+  }
+}
+
 /**
  * Creates the schema in an empty file, or checks that a non-empty one is a sealog index of
  * {@link SCHEMA_VERSION}.

@@ -29,7 +29,9 @@ import { IndexError } from './errors';
 import { type IndexRow, SUBJECT_TOKEN_BYTES } from './index-row';
 import { LEAF_INDEX_LIMIT, leafIndexOf, logCodeOf, MAX_LOGS, positionOf } from './position';
 import {
+  checkSchema,
   configureConnection,
+  configureReader,
   createSecondaryIndexes,
   DEFAULT_CACHE_BYTES,
   DEFAULT_CHECKPOINT_PAGES,
@@ -61,6 +63,13 @@ export interface SearchIndexOptions {
    * more frequent stalls (docs/INDEX.md "Insert cost").
    */
   readonly checkpointPages?: number;
+  /**
+   * Open a read-only connection to an existing index (default false): queries only; `insert`,
+   * `eraseSubject`, `reset` and `finishBulkLoad` throw `BAD_ARGUMENT`. Another connection (the
+   * writer thread of {@link WorkerSearchIndex}) writes; {@link SearchIndex.refresh} picks up its
+   * commits (names, logs, watermarks, bulk-load state).
+   */
+  readonly readOnly?: boolean;
 }
 
 /** A search over one tenant's records (CONTRACT §2 `audit-logs`). All filters are equalities. */
@@ -202,6 +211,10 @@ export class SearchIndex {
   private readonly insertErased: Statement;
   private readonly clearToken: Statement;
   private readonly insertTx: (rows: readonly IndexRow[], watermarks: ReadonlyMap<string, number>) => void;
+  /** Read-only connection (queries only); its maps follow the writer through {@link refresh}. */
+  private readonly readOnly: boolean;
+  /** Largest id of `names` loaded (refresh reads only newer ones). */
+  private maxNameId = 0;
 
   /** Prefer {@link openSearchIndex}. */
   constructor(options: SearchIndexOptions) {
@@ -234,19 +247,30 @@ export class SearchIndex {
       throw new IndexError('BAD_ARGUMENT', `mmapBytes: expected an integer ≥ 0, got ${mmapBytes}`);
     }
     this.path = path;
+    this.readOnly = options.readOnly === true;
     let db: Database;
     try {
-      mkdirSync(dirname(path), { recursive: true });
-      db = new BetterSqlite3(path);
+      if (this.readOnly) {
+        db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+      } else {
+        mkdirSync(dirname(path), { recursive: true });
+        db = new BetterSqlite3(path);
+      }
     } catch (cause) {
       throw new IndexError('FAILED', `${path}: cannot open the index`, { cause });
     }
     this.db = db;
     try {
-      configureConnection(db, { pageBytes, cacheBytes, mmapBytes, checkpointPages });
-      ensureSchema(db, path);
-      // A bulk load that never finished (crash, kill) left the indexes dropped: build them now.
-      if (!hasSecondaryIndexes(db)) createSecondaryIndexes(db);
+      if (this.readOnly) {
+        configureReader(db, { pageBytes, cacheBytes, mmapBytes, checkpointPages });
+        checkSchema(db, path);
+        this.bulk = !hasSecondaryIndexes(db);
+      } else {
+        configureConnection(db, { pageBytes, cacheBytes, mmapBytes, checkpointPages });
+        ensureSchema(db, path);
+        // A bulk load that never finished (crash, kill) left the indexes dropped: build them now.
+        if (!hasSecondaryIndexes(db)) createSecondaryIndexes(db);
+      }
       this.insertRow = db.prepare(
         `INSERT OR IGNORE INTO entries (pos, tenant, occurred_at, append_clock, token, actor_type,
            action, category, resource_type, resource_id, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -285,23 +309,7 @@ export class SearchIndex {
 
   /** Reads the small tables (names, logs, erased subjects) into memory. */
   private load(): void {
-    for (const [id, name] of this.db.prepare('SELECT id, name FROM names').raw(true).all() as [
-      number,
-      string,
-    ][]) {
-      this.names.set(name, id);
-    }
-    const logs = this.db
-      .prepare('SELECT code, log_id, next_leaf, append_clock, row_count FROM logs ORDER BY code')
-      .raw(true)
-      .all() as [number, string, number, number, number][];
-    for (const [code, logId, next, clock, rows] of logs) {
-      if (code !== this.logIds.length) {
-        throw new IndexError('FAILED', `${this.path}: log codes not contiguous at ${logId} (code ${code})`);
-      }
-      this.logs.set(logId, { code, logId, next, clock, rows });
-      this.logIds.push(logId);
-    }
+    this.loadNamesAndLogs();
     for (const [tenant, token] of this.db.prepare('SELECT tenant, token FROM erased').raw(true).all() as [
       number,
       Buffer,
@@ -322,7 +330,7 @@ export class SearchIndex {
    *   concurrent {@link reset}); nothing is stored then. `FAILED` when SQLite fails (rolled back).
    */
   insert(rows: readonly IndexRow[], watermarks: ReadonlyMap<string, number>): void {
-    this.checkOpen();
+    this.checkWritable('insert');
     for (let i = 0; i < rows.length; i++) checkRow(rows[i]!, i);
     for (const [logId, next] of watermarks) {
       if (typeof logId !== 'string' || !LOG_ID_PATTERN.test(logId)) {
@@ -358,7 +366,10 @@ export class SearchIndex {
       const clock = Math.max(row.receivedAt, log.clock);
       // Erasures are rare: the hex key is computed only for tenants that have one.
       const erased = this.erased.size === 0 ? undefined : this.erased.get(tenant);
-      const token = erased?.has(Buffer.from(row.subjectToken).toString('hex')) ? null : row.subjectToken;
+      const token =
+        row.subjectErased === true || erased?.has(Buffer.from(row.subjectToken).toString('hex'))
+          ? null
+          : row.subjectToken;
       const pos = positionOf(log.code, row.leafIndex);
       const info = insertRow.run(
         pos,
@@ -559,7 +570,7 @@ export class SearchIndex {
     for (let i = 0; i < n; i++) {
       const row = found[i]!;
       const pos = row[0]!;
-      hits[i] = { logId: this.logIds[logCodeOf(pos)]!, leafIndex: leafIndexOf(pos), occurredAt: row[1]! };
+      hits[i] = { logId: this.logIdOf(logCodeOf(pos)), leafIndex: leafIndexOf(pos), occurredAt: row[1]! };
     }
     if (found.length <= limit) return { hits, nextCursor: null };
     const last = found[limit - 1]!;
@@ -573,7 +584,11 @@ export class SearchIndex {
 
   /** A decoded cursor's `(time, position)`. */
   private cursorPosition(key: CursorKey): { time: number; position: number } {
-    const log = this.logs.get(key.logId);
+    let log = this.logs.get(key.logId);
+    if (log === undefined && this.readOnly) {
+      this.refresh();
+      log = this.logs.get(key.logId);
+    }
     if (log === undefined) throw new IndexError('BAD_CURSOR', `cursor: names log ${key.logId}, unknown here`);
     return { time: key.time, position: positionOf(log.code, key.leafIndex) };
   }
@@ -594,7 +609,7 @@ export class SearchIndex {
       () => this.findEventStatement.get(tenant, eventKey(eventId)) as [number, number],
     );
     if (row === undefined) return undefined;
-    return { logId: this.logIds[logCodeOf(row[0])]!, leafIndex: leafIndexOf(row[0]), occurredAt: row[1] };
+    return { logId: this.logIdOf(logCodeOf(row[0])), leafIndex: leafIndexOf(row[0]), occurredAt: row[1] };
   }
 
   /**
@@ -607,7 +622,7 @@ export class SearchIndex {
    * @throws {IndexError} `BAD_ARGUMENT` for a token that is not 16 bytes; `FAILED` on SQLite errors.
    */
   eraseSubject(tenantId: string, subjectToken: Uint8Array): number {
-    this.checkOpen();
+    this.checkWritable('eraseSubject');
     checkString(tenantId, 'tenantId');
     checkToken(subjectToken, 'subjectToken');
     const changed = this.guard('eraseSubject', () => {
@@ -633,6 +648,71 @@ export class SearchIndex {
     return changed.changes;
   }
 
+  /**
+   * Names created since the last call and the current state of every log (watermark, clock, rows).
+   * Names and log codes are never renumbered (`reset` keeps them), so loading only newer names
+   * and updating logs in place is exact.
+   */
+  private loadNamesAndLogs(): void {
+    for (const [id, name] of this.db
+      .prepare('SELECT id, name FROM names WHERE id > ?')
+      .raw(true)
+      .all(this.maxNameId) as [number, string][]) {
+      this.names.set(name, id);
+      if (id > this.maxNameId) this.maxNameId = id;
+    }
+    const logs = this.db
+      .prepare('SELECT code, log_id, next_leaf, append_clock, row_count FROM logs ORDER BY code')
+      .raw(true)
+      .all() as [number, string, number, number, number][];
+    for (const [code, logId, next, clock, rows] of logs) {
+      const known = this.logs.get(logId);
+      if (known !== undefined && known.code === code) {
+        known.next = next;
+        known.clock = clock;
+        known.rows = rows;
+        continue;
+      }
+      if (code !== this.logIds.length) {
+        throw new IndexError('FAILED', `${this.path}: log codes not contiguous at ${logId} (code ${code})`);
+      }
+      this.logs.set(logId, { code, logId, next, clock, rows });
+      this.logIds.push(logId);
+    }
+  }
+
+  /**
+   * Re-reads what another connection committed: new names, every log's watermark, clock and row
+   * count, and whether a bulk load runs. For a {@link SearchIndex} opened `readOnly` (a writer
+   * writes through another connection); a no-op on the writing connection, whose maps are current.
+   * @throws {IndexError} `CLOSED`; `FAILED` on SQLite errors.
+   */
+  refresh(): void {
+    this.checkOpen();
+    if (!this.readOnly) return;
+    this.guard('refresh', () => {
+      this.loadNamesAndLogs();
+      this.bulk = !hasSecondaryIndexes(this.db);
+    });
+  }
+
+  /** The log id of a position's log code; a reader refreshes once for a log created meanwhile. */
+  private logIdOf(code: number): string {
+    let logId = this.logIds[code];
+    if (logId === undefined && this.readOnly) {
+      this.refresh();
+      logId = this.logIds[code];
+    }
+    if (logId === undefined) throw new IndexError('FAILED', `logic error: no log with code ${code}`);
+    return logId;
+  }
+
+  private checkWritable(what: string): void {
+    this.checkOpen();
+    if (this.readOnly)
+      throw new IndexError('BAD_ARGUMENT', `${this.path}: ${what} on a read-only connection`);
+  }
+
   private rememberErased(tenant: number, tokenHex: string): void {
     let set = this.erased.get(tenant);
     if (set === undefined) {
@@ -654,7 +734,7 @@ export class SearchIndex {
    * @throws {IndexError} `FAILED` on SQLite errors (rolled back).
    */
   reset(options: { readonly bulkLoad?: boolean } = {}): void {
-    this.checkOpen();
+    this.checkWritable('reset');
     const bulkLoad = options.bulkLoad === true;
     this.guard('reset', () =>
       this.db.transaction(() => {
@@ -680,7 +760,7 @@ export class SearchIndex {
    * @throws {IndexError} `FAILED` on SQLite errors (the index stays in bulk mode; retry).
    */
   finishBulkLoad(): void {
-    this.checkOpen();
+    this.checkWritable('finishBulkLoad');
     if (!this.bulk) return;
     this.guard('finishBulkLoad', () => createSecondaryIndexes(this.db));
     this.bulk = false;

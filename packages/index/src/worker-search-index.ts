@@ -1,0 +1,347 @@
+/**
+ * The search index with its writes on a worker thread. better-sqlite3 is synchronous: an insert
+ * transaction of 1,000 rows blocks its thread for ~40–140 ms, one that triggers a WAL checkpoint
+ * up to ~1 s. Here a writer thread (write-worker.ts) owns the writing connection and runs every
+ * insert, checkpoint, erasure and reset; this thread keeps a read-only connection (WAL: readers
+ * never wait for the writer) for searches, histories, event lookups, watermarks and stats, so a
+ * query never waits for a write transaction.
+ *
+ * Ordering: writes run in the order they were called (one thread, one queue), and each promise
+ * resolves after its transaction committed and this side re-read the committed state (new names,
+ * watermarks, bulk-load flag): a query issued after `await insert(…)` / `await eraseSubject(…)`
+ * sees it. An insert called after `eraseSubject` runs after the erasure, so its rows never carry
+ * the erased token; one called before it is cleared by it.
+ *
+ * Not here: reading the ledger (the indexer reads on the calling thread and posts rows), the SQL
+ * (search-index.ts, used on both sides). Rows are packed into fresh buffers (row-batch.ts); the
+ * caller's rows and tokens are only read.
+ */
+import { Worker } from 'node:worker_threads';
+import { IndexError, type IndexErrorCode } from './errors';
+import { type IndexRow, SUBJECT_TOKEN_BYTES } from './index-row';
+import { packRows, type RowBatch } from './row-batch';
+import {
+  type HistoryQuery,
+  type IndexStats,
+  type SearchHit,
+  SearchIndex,
+  type SearchIndexOptions,
+  type SearchPage,
+  type SearchQuery,
+} from './search-index';
+
+/** `workerData` of the writer thread. */
+export interface WriterData {
+  /** Options of the writing connection. */
+  readonly options: SearchIndexOptions;
+}
+
+/** A request to the writer thread; answered by `done` or `failed` with the same id. */
+export type WriteRequest =
+  | {
+      readonly type: 'insert';
+      readonly id: number;
+      readonly batch: RowBatch;
+      readonly watermarks: [string, number][];
+    }
+  | { readonly type: 'erase'; readonly id: number; readonly tenantId: string; readonly token: Uint8Array }
+  | { readonly type: 'reset'; readonly id: number; readonly bulkLoad: boolean }
+  | { readonly type: 'finishBulkLoad'; readonly id: number }
+  | { readonly type: 'close'; readonly id: number };
+
+/** What the writer thread posts back. */
+export type WriteResponse =
+  | { readonly type: 'ready' }
+  | { readonly type: 'open-failed'; readonly code: IndexErrorCode; readonly message: string }
+  | { readonly type: 'done'; readonly id: number; readonly value: number }
+  | {
+      readonly type: 'failed';
+      readonly id: number;
+      readonly code: IndexErrorCode;
+      readonly message: string;
+      readonly cause?: string;
+    };
+
+interface Pending {
+  readonly resolve: (value: number) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Starts the writer thread. From TypeScript source (tests, `--import tsx`) the worker file is .ts
+ * and is loaded through tsx with the `@sealog/source` condition; from `dist` it is plain JS (the
+ * same approach as @sealog/ledger's prepare worker).
+ */
+function startWriter(workerData: WriterData): Worker {
+  if (!import.meta.url.endsWith('.ts')) {
+    return new Worker(new URL('./write-worker.js', import.meta.url), { workerData });
+  }
+  const url = new URL('./write-worker.ts', import.meta.url).href;
+  // Node 20 ignores `--import` in a worker's execArgv, so the worker registers tsx itself first.
+  const tsxApi =
+    typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : 'tsx/esm/api';
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData, execArgv: ['--conditions=@sealog/source'] });
+}
+
+/**
+ * Opens (creating when missing) the index file with a writer thread: writes are asynchronous and
+ * run off this thread, queries run here on a read-only connection.
+ * @throws {IndexError} as {@link openSearchIndex} (`BAD_ARGUMENT`, `INCOMPATIBLE`, `FAILED`); `FAILED`
+ *   when the writer thread cannot start.
+ * @example
+ * ```ts
+ * const index = await openWorkerSearchIndex({ path: './sealog-data/index/search.db' });
+ * const indexer = createIndexer({ ledger, index });   // inserts go to the writer thread
+ * indexer.start();
+ * await index.eraseSubject('acme', token);            // a search issued now no longer finds it
+ * await indexer.stop();
+ * await index.close();                                // waits for the writes posted before
+ * ```
+ */
+export async function openWorkerSearchIndex(options: SearchIndexOptions): Promise<WorkerSearchIndex> {
+  return WorkerSearchIndex.open(options);
+}
+
+/** See module doc. Prefer {@link openWorkerSearchIndex}. */
+export class WorkerSearchIndex {
+  /** The index file. */
+  readonly path: string;
+  private readonly worker: Worker;
+  private reader: SearchIndex | undefined = undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  /** Set when the writer thread died: every later write fails with it. */
+  private failure: IndexError | undefined = undefined;
+  private closing: Promise<void> | undefined = undefined;
+  private readonly exited: Promise<void>;
+  private onStart: ((m: WriteResponse | IndexError) => void) | undefined = undefined;
+
+  private constructor(options: SearchIndexOptions) {
+    this.path = options.path;
+    // Plain fields only: the options object is cloned into the thread.
+    const writerOptions: SearchIndexOptions = { ...options, readOnly: false };
+    this.worker = startWriter({ options: writerOptions });
+    this.exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.on('message', (m: WriteResponse) => this.onMessage(m));
+    this.worker.on('error', (error) =>
+      this.fail(
+        new IndexError('FAILED', `${this.path}: index writer thread failed: ${error.message}`, {
+          cause: error,
+        }),
+      ),
+    );
+    this.worker.on('exit', (code) => {
+      if (this.closing === undefined)
+        this.fail(new IndexError('FAILED', `${this.path}: index writer thread exited (code ${code})`));
+    });
+  }
+
+  /** Starts the writer thread, waits until it opened the file, then opens the read connection. */
+  static async open(options: SearchIndexOptions): Promise<WorkerSearchIndex> {
+    const index = new WorkerSearchIndex(options);
+    const started = await new Promise<WriteResponse | IndexError>((resolve) => {
+      index.onStart = resolve;
+    });
+    index.onStart = undefined;
+    if (started instanceof IndexError || started.type !== 'ready') {
+      await index.worker.terminate();
+      if (started instanceof IndexError) throw started;
+      throw new IndexError(
+        started.type === 'open-failed' ? started.code : 'FAILED',
+        started.type === 'open-failed' ? started.message : `${index.path}: writer thread did not start`,
+      );
+    }
+    try {
+      index.reader = new SearchIndex({ ...options, readOnly: true });
+    } catch (error) {
+      await index.close();
+      throw error;
+    }
+    // An idle writer must not keep the process alive; pending writes ref it.
+    index.worker.unref();
+    return index;
+  }
+
+  private onMessage(m: WriteResponse): void {
+    if (m.type === 'ready' || m.type === 'open-failed') {
+      this.onStart?.(m);
+      return;
+    }
+    const pending = this.pending.get(m.id);
+    if (pending === undefined) return;
+    this.pending.delete(m.id);
+    // While closing, the thread stays referenced until it exited (close() waits for that).
+    if (this.pending.size === 0 && this.closing === undefined) this.worker.unref();
+    if (m.type === 'done') pending.resolve(m.value);
+    else {
+      const cause = m.cause === undefined ? undefined : new Error(m.cause);
+      pending.reject(new IndexError(m.code, m.message, cause === undefined ? {} : { cause }));
+    }
+  }
+
+  private fail(error: IndexError): void {
+    this.failure ??= error;
+    this.onStart?.(error);
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+
+  /** Posts a request; resolves with the writer's answer. */
+  private post(request: WriteRequest, transfer: ArrayBuffer[] = []): Promise<number> {
+    if (this.closing !== undefined) return Promise.reject(closedError(this.path));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise<number>((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(request.id, { resolve, reject });
+      this.worker.postMessage(request, transfer);
+    });
+  }
+
+  /** Re-reads the writer's commits on the read side (skipped once the read side closed). */
+  private refreshReader(): void {
+    if (this.reader !== undefined && this.closing === undefined) this.reader.refresh();
+  }
+
+  private checkOpen(): void {
+    if (this.reader === undefined || this.closing !== undefined) throw closedError(this.path);
+  }
+
+  private get read(): SearchIndex {
+    if (this.reader === undefined || this.closing !== undefined) throw closedError(this.path);
+    return this.reader;
+  }
+
+  /**
+   * Stores rows and watermarks in one transaction on the writer thread (see
+   * {@link SearchIndex.insert}); resolves once committed and visible to queries here. Calls queue:
+   * several may be in flight, they commit in call order.
+   * @throws {IndexError} as {@link SearchIndex.insert}; `FAILED` when the writer thread died;
+   *   `CLOSED`.
+   */
+  async insert(rows: readonly IndexRow[], watermarks: ReadonlyMap<string, number>): Promise<void> {
+    this.checkOpen();
+    const batch = packRows(rows);
+    await this.post({ type: 'insert', id: this.nextId++, batch, watermarks: [...watermarks] }, [
+      batch.numbers.buffer as ArrayBuffer,
+      batch.tokens.buffer as ArrayBuffer,
+    ]);
+    this.refreshReader();
+  }
+
+  /**
+   * Erases a subject's token (see {@link SearchIndex.eraseSubject}) after every write called before;
+   * resolves (with the rows changed) once committed and checkpointed: a search issued after that
+   * no longer finds the token, and rows inserted later are stored without it.
+   * @throws {IndexError} `BAD_ARGUMENT` for a token that is not 16 bytes; as {@link insert}.
+   */
+  async eraseSubject(tenantId: string, subjectToken: Uint8Array): Promise<number> {
+    this.checkOpen();
+    if (!(subjectToken instanceof Uint8Array) || subjectToken.byteLength !== SUBJECT_TOKEN_BYTES) {
+      throw new IndexError(
+        'BAD_ARGUMENT',
+        `subjectToken: expected ${SUBJECT_TOKEN_BYTES} bytes, got ${subjectToken instanceof Uint8Array ? subjectToken.byteLength : typeof subjectToken}`,
+      );
+    }
+    // A copy: posting a view would clone its whole backing buffer.
+    const token = Uint8Array.from(subjectToken);
+    const changed = await this.post({ type: 'erase', id: this.nextId++, tenantId, token });
+    this.refreshReader();
+    return changed;
+  }
+
+  /**
+   * Empties the index for a rebuild (see {@link SearchIndex.reset}) after every write called before.
+   * @throws {IndexError} as {@link insert}.
+   */
+  async reset(options: { readonly bulkLoad?: boolean } = {}): Promise<void> {
+    this.checkOpen();
+    await this.post({ type: 'reset', id: this.nextId++, bulkLoad: options.bulkLoad === true });
+    this.refreshReader();
+  }
+
+  /**
+   * Builds the secondary indexes after a bulk load (see {@link SearchIndex.finishBulkLoad}).
+   * @throws {IndexError} as {@link insert}.
+   */
+  async finishBulkLoad(): Promise<void> {
+    this.checkOpen();
+    await this.post({ type: 'finishBulkLoad', id: this.nextId++ });
+    this.refreshReader();
+  }
+
+  /** Whether a bulk load runs (as committed by the writer). */
+  get bulkLoading(): boolean {
+    return this.read.bulkLoading;
+  }
+
+  /** See {@link SearchIndex.watermark} (committed state). */
+  watermark(logId: string): number {
+    return this.read.watermark(logId);
+  }
+
+  /** See {@link SearchIndex.search}. */
+  search(query: SearchQuery): SearchPage {
+    return this.read.search(query);
+  }
+
+  /** See {@link SearchIndex.history}. */
+  history(query: HistoryQuery): SearchPage {
+    return this.read.history(query);
+  }
+
+  /** See {@link SearchIndex.findEvent}. */
+  findEvent(tenantId: string, eventId: string): SearchHit | undefined {
+    return this.read.findEvent(tenantId, eventId);
+  }
+
+  /** See {@link SearchIndex.stats} (committed rows). */
+  stats(): IndexStats {
+    return this.read.stats();
+  }
+
+  /** See {@link SearchIndex.explainSearch}. */
+  explainSearch(query: SearchQuery): string[] {
+    return this.read.explainSearch(query);
+  }
+
+  /** See {@link SearchIndex.explainHistory}. */
+  explainHistory(cursor: boolean): string[] {
+    return this.read.explainHistory(cursor);
+  }
+
+  /**
+   * Waits for every write called before, closes the writer's connection and thread, then the read
+   * connection. Later calls throw (or reject with) `CLOSED`; closing twice returns the same promise.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        if (this.failure === undefined) {
+          const id = this.nextId++;
+          await new Promise<number>((resolve, reject) => {
+            this.worker.ref();
+            this.pending.set(id, { resolve, reject });
+            this.worker.postMessage({ type: 'close', id } satisfies WriteRequest);
+          }).catch(() => {});
+          await this.exited;
+        }
+      } finally {
+        this.reader?.close();
+      }
+    })();
+    return this.closing;
+  }
+
+  /**
+   * Kills the writer thread at once, as a crash would: the transaction in flight rolls back, the
+   * writes queued behind it are lost and reject with `FAILED`. For crash tests; reopen afterwards.
+   */
+  async crashWriter(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+function closedError(path: string): IndexError {
+  return new IndexError('CLOSED', `${path}: index closed`);
+}
