@@ -48,6 +48,8 @@ const connections = intArg(args, 'connections', 4);
 const querySeconds = intArg(args, 'query-seconds', 10, 0);
 const KEY = 'bench-admin-key-0123456789abcdef';
 const ROOT = join(import.meta.dirname, '..', '..');
+/** Tenant of the hot resource's events (the corpus assigns tenants by actor; see below). */
+let HOT_TENANT = '';
 
 /** Starts `sealog serve` and resolves with its URL once it printed the banner. */
 async function startServerProcess(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
@@ -99,6 +101,13 @@ try {
   // A pool of distinct bodies, cycled; no client event ids, so repeats are new events.
   const POOL = 16;
   const corpus = makeAuditEvents(batch * POOL, 7);
+  // One hot resource: every 200th event, so its history is spread over every frame (worst case
+  // for reads: each record of the history costs its own frame).
+  HOT_TENANT = corpus[0]!.tenant_id as string;
+  for (let i = 0; i < corpus.length; i += 200) {
+    corpus[i]!.resource = { type: 'document', id: 'hot-1' };
+    corpus[i]!.tenant_id = HOT_TENANT;
+  }
   const bodies = Array.from({ length: POOL }, (_, i) =>
     JSON.stringify({ events: corpus.slice(i * batch, (i + 1) * batch) }),
   );
@@ -153,6 +162,15 @@ try {
       ],
     });
   }
+  let history: autocannon.Result | undefined;
+  if (querySeconds > 0) {
+    history = await autocannon({
+      url: `${url}/api/v1/tenants/${HOT_TENANT}/resources/document/hot-1/history?limit=1000`,
+      connections: 1,
+      duration: Math.max(1, Math.round(querySeconds / 2)),
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+  }
   const dataBytes = directoryBytes(dataDir);
   const rows: [string, string][] = [
     ['Ingest', `${formatInt(eventsPerSec)} events/s durable (${formatInt(events)} events in ${seconds} s)`],
@@ -168,6 +186,12 @@ try {
     rows.push([
       'Search (tenant + actor + 7 days, limit 50)',
       `${formatInt(query.requests.average)} req/s; p50 ${query.latency.p50} ms, p99 ${query.latency.p99} ms, max ${query.latency.max} ms; non-2xx ${query.non2xx}`,
+    ]);
+  }
+  if (history !== undefined) {
+    rows.push([
+      'History of the hot resource (limit 1000, spread over every frame)',
+      `${formatInt(history.requests.average)} req/s; p50 ${history.latency.p50} ms, p99 ${history.latency.p99} ms; non-2xx ${history.non2xx}`,
     ]);
   }
   printTable('sealog over HTTP (sealog serve + autocannon on loopback, one 2-core machine)', rows);
@@ -199,13 +223,33 @@ try {
                   non_2xx: query.non2xx,
                 },
               }),
+          ...(history === undefined
+            ? {}
+            : {
+                history: {
+                  requests_per_sec: history.requests.average,
+                  latency_ms: {
+                    p50: history.latency.p50,
+                    p99: history.latency.p99,
+                    max: history.latency.max,
+                  },
+                  non_2xx: history.non2xx,
+                },
+              }),
         },
         null,
         2,
       )}\n`,
     );
   }
-  if (ingest.errors > 0 || events === 0 || (query !== undefined && query.non2xx > 0)) process.exitCode = 1;
+  if (
+    ingest.errors > 0 ||
+    events === 0 ||
+    (query !== undefined && query.non2xx > 0) ||
+    (history !== undefined && history.non2xx > 0)
+  ) {
+    process.exitCode = 1;
+  }
 } finally {
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
