@@ -1,23 +1,13 @@
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePersonal } from '@sealog/codec';
 import { openCheckpoint, parseIntegrity } from '@sealog/crypto-envelope';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '@sealog/merkle';
 import { describe, expect, it } from 'vitest';
 import { createLedger, LedgerError, personalAad } from '../src/index';
-import { auditEvent, tempDir } from './helpers';
+import { allFiles, auditEvent, tempDir } from './helpers';
 
 const FAST = { batchMaxWaitMs: 1, checkpointIntervalMs: 60_000 };
-
-function allFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...allFiles(p));
-    else out.push(p);
-  }
-  return out;
-}
 
 describe('ledger', () => {
   it('stores a batch durably with contiguous leaf indexes, leaf hashes and integrity strings', async () => {

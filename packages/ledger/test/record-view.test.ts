@@ -1,10 +1,9 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { openCheckpoint } from '@sealog/crypto-envelope';
 import { verifyInclusion } from '@sealog/merkle';
 import { describe, expect, it } from 'vitest';
 import { createLedger, ERASED } from '../src/index';
-import { tempDir } from './helpers';
+import { allFiles, tempDir } from './helpers';
 
 const FAST = { batchMaxWaitMs: 1, checkpointIntervalMs: 60_000 };
 
@@ -21,16 +20,6 @@ function personalEvent(actorId: string, n: number): Record<string, unknown> {
     changes: [{ field: 'email', old: `old-${actorId}@example.com`, new: `${actorId}@example.com` }],
     metadata: { plan: 'pro', seats: 3 },
   };
-}
-
-function allFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...allFiles(p));
-    else out.push(p);
-  }
-  return out;
 }
 
 describe.each([0, 1] as const)('record views and erasure (prepareWorkers=%i)', (prepareWorkers) => {
