@@ -220,6 +220,9 @@ export function startBanner(server: RunningServer, config: ServeConfig): string 
     'Try:',
     `  curl -sS -X POST '${server.url}/api/v1/events' -H "Authorization: Bearer ${keyRef}" -H 'Content-Type: application/json' -d '${event}'`,
     '',
+    'Then search it (the index follows within ~50 ms):',
+    `  curl -sS '${server.url}/api/v1/tenants/acme/audit-logs?actor_id=u-7' -H "Authorization: Bearer ${keyRef}"`,
+    '',
   );
   return lines.join('\n');
 }

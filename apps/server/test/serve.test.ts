@@ -64,6 +64,9 @@ describe('sealog serve (real process)', () => {
     expect(first.stdout()).toContain(
       `curl -sS -X POST '${first.url}/api/v1/events' -H "Authorization: Bearer ${key}"`,
     );
+    expect(first.stdout()).toContain(
+      `curl -sS '${first.url}/api/v1/tenants/acme/audit-logs?actor_id=u-7' -H "Authorization: Bearer ${key}"`,
+    );
     const a = await call(first.url, 'POST', '/api/v1/events', {
       key: key!,
       body: { events: [event(0), event(1), event(2)] },
