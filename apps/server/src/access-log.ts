@@ -15,6 +15,52 @@ export function apiKeyActor(principal: Principal): string {
   return `api-key:${principal.keyId}`;
 }
 
+/** Action prefix reserved for the server's own events (clients get 400 for it). */
+export const RESERVED_ACTION_PREFIX = 'sealog.';
+/** Actor id prefixes reserved for the server's access events: never client events, never erased. */
+export const RESERVED_ACTOR_PREFIXES: readonly string[] = ['api-key:', 'cli:'];
+
+/** True when `actorId` names an API key or CLI user in access events. */
+export function isReservedActor(actorId: string): boolean {
+  return RESERVED_ACTOR_PREFIXES.some((p) => actorId.startsWith(p));
+}
+
+/**
+ * Problems of client events that would impersonate the server's access events: a `sealog.*`
+ * action, the `sealog.audit_log` resource type, or an `api-key:`/`cli:` actor id. Such events are
+ * refused (400, nothing stored), so an access event in a log was written by the server.
+ */
+export function reservedIssues(
+  events: readonly unknown[],
+): { index: number; path: string; message: string }[] {
+  const out: { index: number; path: string; message: string }[] = [];
+  events.forEach((e, index) => {
+    const ev = e as { action?: unknown; resource?: { type?: unknown }; actor?: { id?: unknown } } | null;
+    if (typeof ev?.action === 'string' && ev.action.startsWith(RESERVED_ACTION_PREFIX)) {
+      out.push({
+        index,
+        path: 'action',
+        message: `actions starting with "${RESERVED_ACTION_PREFIX}" are reserved for the server`,
+      });
+    }
+    if (ev?.resource?.type === ACCESS_RESOURCE_TYPE) {
+      out.push({
+        index,
+        path: 'resource.type',
+        message: `resource type "${ACCESS_RESOURCE_TYPE}" is reserved for the server`,
+      });
+    }
+    if (typeof ev?.actor?.id === 'string' && isReservedActor(ev.actor.id)) {
+      out.push({
+        index,
+        path: 'actor.id',
+        message: `actor ids starting with ${RESERVED_ACTOR_PREFIXES.map((p) => `"${p}"`).join(' or ')} are reserved for the server`,
+      });
+    }
+  });
+  return out;
+}
+
 /** `resource.type` of access events. */
 export const ACCESS_RESOURCE_TYPE = 'sealog.audit_log';
 
@@ -58,7 +104,9 @@ export class AccessLog {
           resource: { type: ACCESS_RESOURCE_TYPE, id: tenantId },
           result: 'success',
           context: { component: 'sealog-server' },
-          metadata,
+          // Also outside the sealed personal fields: `actor.id` is personal (sealed, erasable),
+          // this copy keeps who accessed readable for the life of the record.
+          metadata: { ...metadata, 'sealog.actor': actorId },
         },
       ],
       { wait, onFull: 'reject', producer: 'access-log' },

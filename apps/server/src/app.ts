@@ -18,7 +18,7 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
-import { AccessLog } from './access-log';
+import { AccessLog, reservedIssues } from './access-log';
 import { type ApiKeyStore, isRole, isTenantScope, type Principal, type Role } from './api-keys';
 import { type ErrorDetail, HttpError } from './errors';
 import { ServerMetrics } from './metrics';
@@ -319,6 +319,17 @@ export function createApp(options: AppOptions): FastifyInstance {
           },
         );
       }
+    }
+    const reserved = reservedIssues(events);
+    if (reserved.length > 0) {
+      throw new HttpError(
+        400,
+        'INVALID_EVENT',
+        `${reserved.length} reserved field value(s); nothing stored`,
+        {
+          details: reserved.map((r) => ({ ...r, code: 'reserved' })),
+        },
+      );
     }
     const wait = request.query.wait ?? 'durable';
     const results = await ledger.append(events, { wait, onFull: 'reject', producer: principal.keyId });

@@ -26,6 +26,7 @@ import {
 import { load, type Options as ProtoLoaderOptions } from '@grpc/proto-loader';
 import { MAX_VALIDATION_ISSUES, validateBatch } from '@sealog/codec';
 import type { AppendResult, Ledger } from '@sealog/ledger';
+import { reservedIssues } from './access-log';
 import type { ApiKeyStore, Principal } from './api-keys';
 import { MAX_BATCH_EVENTS, RETRY_AFTER_UNAVAILABLE_S, type ServerState } from './app';
 import { ConfigError } from './errors';
@@ -50,6 +51,13 @@ import {
  * Absolute path of `audit.proto`. Resolved from this module's URL: `src/grpc.ts` (tsx, tests) and
  * the bundled `dist/cli.js` both sit one level below the package root that holds `proto/`.
  */
+/** Proto field of each CONTRACT path a reserved-value issue can name. */
+const GRPC_PATH_OF_RESERVED: Record<string, string> = {
+  action: 'action',
+  'resource.type': 'resource_type',
+  'actor.id': 'actor_id',
+};
+
 export const PROTO_PATH: string = fileURLToPath(new URL('../proto/sealog/v1/audit.proto', import.meta.url));
 /** Fully qualified service name. */
 export const SERVICE_NAME = 'sealog.v1.AuditLogService';
@@ -242,6 +250,20 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
           : [...converted.issues, ...toGrpcIssues(checked.errors, occurredFromString)];
         all.sort((a, b) => a.index - b.index);
         throw invalidEvents('INVALID_EVENT', all.slice(0, MAX_VALIDATION_ISSUES), batch);
+      }
+      const reserved = reservedIssues(converted.events);
+      if (reserved.length > 0) {
+        throw invalidEvents(
+          'INVALID_EVENT',
+          reserved.map((r) => ({
+            index: r.index,
+            path: GRPC_PATH_OF_RESERVED[r.path] ?? r.path,
+            event_path: r.path,
+            code: 'reserved',
+            message: r.message,
+          })),
+          batch,
+        );
       }
       const results = await ledger.append(converted.events, {
         wait,

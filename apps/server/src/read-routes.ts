@@ -9,10 +9,10 @@
  */
 import { openCheckpoint } from '@sealog/crypto-envelope';
 import type { SearchHit } from '@sealog/index';
-import { type Ledger, LedgerError, type ReadRecord } from '@sealog/ledger';
+import { type Ledger, LedgerError, type ReadRecord, subjectStoreIdOfToken } from '@sealog/ledger';
 import { hashLeaf } from '@sealog/merkle';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type AccessLog, apiKeyActor } from './access-log';
+import { type AccessLog, apiKeyActor, isReservedActor } from './access-log';
 import type { Principal, Role } from './api-keys';
 import { HttpError } from './errors';
 import { type ExportFormat, startExport } from './export-stream';
@@ -405,6 +405,21 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadRoutesDeps): 
       const principal = principalFor(request, tenant);
       const filter = parseFilter(request.query);
       const format = (request.query.format ?? 'ndjson') as ExportFormat;
+      if (filter.actorId !== undefined && !principal.roles.has('read')) {
+        // Without `read`, an actor filter would tell an export-only key which records are whose.
+        throw new HttpError(403, 'FORBIDDEN', 'filtering by actor_id needs the "read" role');
+      }
+      const token = tokenOf(tenant, filter);
+      const meta = { ...filterMetadata(filter, token), format };
+      // Fail closed: the export is recorded durably before its first byte leaves (429/503 if that
+      // cannot be done); a second event records how it ended.
+      await access.record(
+        apiKeyActor(principal),
+        tenant,
+        'sealog.export',
+        { ...meta, phase: 'started' },
+        'durable',
+      );
       const started = startExport({
         ledger,
         index,
@@ -415,13 +430,12 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadRoutesDeps): 
         order: request.query.order === 'desc' ? 'desc' : 'asc',
         ...(request.query.log_id === undefined ? {} : { logId: request.query.log_id }),
       });
-      const token = tokenOf(tenant, filter);
       // Recorded when the stream ends (count known), also when the client went away.
       void started.done.then(({ count, completed }) =>
         access
           .record(apiKeyActor(principal), tenant, 'sealog.export', {
-            ...filterMetadata(filter, token),
-            format,
+            ...meta,
+            phase: 'ended',
             count,
             completed,
           })
@@ -471,9 +485,22 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadRoutesDeps): 
     async (request) => {
       const { tenant_id: tenant, actor_id: actorId } = request.params;
       const principal = principalFor(request, tenant);
-      const { token, existed } = await ledger.eraseSubject(tenant, actorId);
-      // Resolves once committed and visible to searches: a search after this answer misses the token.
-      await index.eraseSubject(tenant, token);
+      if (isReservedActor(actorId)) {
+        // The access trail names keys and CLI users as actors: erasing them would erase the trail.
+        throw new HttpError(
+          400,
+          'INVALID_REQUEST',
+          'API keys and CLI users in access events cannot be erased',
+          {
+            details: [{ path: 'actor_id', code: 'reserved', message: 'reserved actor id' }],
+          },
+        );
+      }
+      const token = ledger.keyMaterial.subjectToken(tenant, actorId);
+      const existed = await ledger.keyMaterial.subjects.has(subjectStoreIdOfToken(tenant, token));
+      // The erasure is recorded durably first: a failure here (429/503) changes nothing, and an
+      // erasure is never done without its record (a crash after it leaves a recorded erasure to
+      // retry, which is idempotent).
       const eventId = await access.record(
         apiKeyActor(principal),
         tenant,
@@ -481,6 +508,9 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadRoutesDeps): 
         { subject_token: Buffer.from(token).toString('hex'), key_existed: existed },
         'durable',
       );
+      await ledger.eraseSubject(tenant, actorId);
+      // Resolves once committed and visible to searches: a search after this answer misses the token.
+      await index.eraseSubject(tenant, token);
       return { erased: true, subject: actorId, event_id: eventId };
     },
   );

@@ -51,6 +51,9 @@ export function indexCall<T>(fn: () => T): T {
         ],
       });
     }
+    if (error instanceof IndexError && (error.code === 'REBUILDING' || error.code === 'CLOSED')) {
+      throw new HttpError(503, 'UNAVAILABLE', `search index: ${error.message}`, { retryAfter: 5 });
+    }
     throw error;
   }
 }

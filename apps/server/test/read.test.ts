@@ -296,6 +296,31 @@ describe('GET /api/v1/tenants/{tenant}/export', () => {
 });
 
 describe('audit of reads and erasure', () => {
+  it('refuses client events that impersonate the server access trail, storing nothing', async () => {
+    const before = (await call(base, 'GET', '/api/v1/logs', { key: ADMIN })).json[0].tree_size;
+    for (const [patch, path] of [
+      [{ action: 'sealog.export' }, 'action'],
+      [{ resource: { type: 'sealog.audit_log', id: 'acme' } }, 'resource.type'],
+      [{ actor: { id: 'api-key:key_0123456789abcdef', type: 'service' } }, 'actor.id'],
+    ] as const) {
+      const r = await call(base, 'POST', '/api/v1/events', {
+        key: ADMIN,
+        body: { ...acmeEvent(1), event_id: 'forged', ...patch },
+      });
+      expect(r.status, path).toBe(400);
+      expect(r.json.error.details[0]).toMatchObject({ index: 0, path, code: 'reserved' });
+    }
+    expect((await call(base, 'GET', '/api/v1/logs', { key: ADMIN })).json[0].tree_size).toBe(before);
+  });
+
+  it('lets only keys with read filter an export by actor', async () => {
+    const exporter = await key('acme', ['export']);
+    const r = await call(base, 'GET', '/api/v1/tenants/acme/export?format=bundle&actor_id=bob-7q2m', {
+      key: exporter,
+    });
+    expect(r.status).toBe(403);
+  });
+
   it('records every search as an event of the tenant, with the filter but no personal data', async () => {
     const reader = await key('acme', ['read']);
     const r = await call(base, 'GET', '/api/v1/tenants/acme/audit-logs?actor_id=carol-5x8n&limit=3', {
@@ -330,6 +355,8 @@ describe('audit of reads and erasure', () => {
     expect(ev.actor.type).toBe('service');
     expect(ev.actor.id).toMatch(/^api-key:/);
     expect(ev.metadata['filter.actor_token']).toMatch(/^[0-9a-f]{32}$/);
+    // Who accessed also outside the (erasable) personal fields.
+    expect(ev.metadata['sealog.actor']).toBe(ev.actor.id);
     expect(JSON.stringify(ev.metadata)).not.toContain('carol');
   });
 
@@ -365,6 +392,22 @@ describe('audit of reads and erasure', () => {
     ).toBe(true);
     const s = await call(base, 'GET', '/api/v1/tenants/acme/audit-logs?actor_id=carol-5x8n', { key: ADMIN });
     expect(s.json.records).toEqual([]);
+    // No other way finds them by actor either: a bundle by actor id holds none of them.
+    const bundle = await call(base, 'GET', '/api/v1/tenants/acme/export?format=bundle&actor_id=carol-5x8n', {
+      key: ADMIN,
+    });
+    expect(bundle.status).toBe(200);
+    expect(bundle.text.split('\n').filter((l) => l.includes('"type":"record"'))).toEqual([]);
+    // The key holders of the access trail cannot be erased.
+    const trail = await call(
+      base,
+      'POST',
+      '/api/v1/tenants/acme/subjects/api-key:key_0123456789abcdef/erase',
+      {
+        key: eraser,
+      },
+    );
+    expect(trail.status).toBe(400);
     // The erasure event is durable and names the subject only by blind token.
     await server.indexer.catchUp();
     const erasure = await call(base, 'GET', `/api/v1/tenants/acme/events/${r.json.event_id}`, { key: ADMIN });

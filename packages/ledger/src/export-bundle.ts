@@ -125,13 +125,20 @@ export async function exportBundle(
       : Buffer.from(ledger.keyMaterial.subjectToken(tenantId, filter.actorId));
   let sealer: FieldSealer | undefined;
   let sealerKeyId: string | undefined;
-  if (options.includePersonal === true) {
+  // Selecting by actor matches only records sealed under the subject's current key: an erased
+  // subject (no key) matches nothing, and after an erasure only the records since then — the
+  // blind token alone would still link the erased records to the person.
+  let actorKeyId: string | null = null;
+  if (filter.actorId !== undefined) {
     const key = await ledger.keyMaterial.subjects.get(
-      ledger.keyMaterial.subjectStoreId(tenantId, filter.actorId!),
+      ledger.keyMaterial.subjectStoreId(tenantId, filter.actorId),
     );
     if (key !== undefined) {
-      sealer = createFieldSealer(key);
-      sealerKeyId = Buffer.from(key.keyTag).toString('hex');
+      actorKeyId = Buffer.from(key.keyTag).toString('hex');
+      if (options.includePersonal === true) {
+        sealer = createFieldSealer(key);
+        sealerKeyId = actorKeyId;
+      }
     }
   }
   const header = {
@@ -171,7 +178,7 @@ export async function exportBundle(
   if (from < to) {
     for await (const r of log.iterate(from, to)) {
       scanned += 1;
-      if (!matches(r.record, filter, token)) continue;
+      if (!matches(r.record, filter, token, actorKeyId)) continue;
       const proof = await log.inclusionProof(r.leafIndex, size);
       await emit(`${JSON.stringify(recordLine(count, r, proof, sealer, sealerKeyId, options))}\n`);
       count += 1;
@@ -214,14 +221,20 @@ function checkFilter(f: BundleFilter): void {
   }
 }
 
-function matches(r: StoredRecord, f: BundleFilter, token: Buffer | undefined): boolean {
+function matches(
+  r: StoredRecord,
+  f: BundleFilter,
+  token: Buffer | undefined,
+  actorKeyId: string | null,
+): boolean {
   if (r.tenant_id !== f.tenantId) return false;
   if (f.startTime !== undefined && r.occurred_at < f.startTime) return false;
   if (f.endTime !== undefined && r.occurred_at >= f.endTime) return false;
   if (f.resourceType !== undefined && r.resource.type !== f.resourceType) return false;
   if (f.resourceId !== undefined && r.resource.id !== f.resourceId) return false;
   if (f.action !== undefined && r.action !== f.action) return false;
-  if (token !== undefined && !token.equals(r.subject_token)) return false;
+  if (token !== undefined && (!token.equals(r.subject_token) || r.subject_key_id !== actorKeyId))
+    return false;
   return true;
 }
 
