@@ -70,7 +70,12 @@ export type AccessAction =
   | 'sealog.event.read'
   | 'sealog.history.read'
   | 'sealog.export'
-  | 'sealog.subject.erase';
+  | 'sealog.subject.erase'
+  | 'sealog.api_key.create'
+  | 'sealog.api_key.revoke';
+
+/** Tenant that records admin actions on keys scoped to every tenant (`*`). */
+export const SYSTEM_TENANT = 'sealog.system';
 
 /** Records accesses as events of the tenant accessed. */
 export class AccessLog {
@@ -100,7 +105,12 @@ export class AccessLog {
           occurred_at: this.now(),
           actor: { id: actorId, type: 'service' },
           action,
-          category: action === 'sealog.subject.erase' ? 'delete' : 'read',
+          category:
+            action === 'sealog.subject.erase'
+              ? 'delete'
+              : action.startsWith('sealog.api_key.')
+                ? 'admin'
+                : 'read',
           resource: { type: ACCESS_RESOURCE_TYPE, id: tenantId },
           result: 'success',
           context: { component: 'sealog-server' },

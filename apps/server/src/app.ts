@@ -18,7 +18,7 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
-import { AccessLog, reservedIssues } from './access-log';
+import { AccessLog, apiKeyActor, reservedIssues, SYSTEM_TENANT } from './access-log';
 import { type ApiKeyStore, isRole, isTenantScope, type Principal, type Role } from './api-keys';
 import { type ErrorDetail, HttpError } from './errors';
 import { ServerMetrics } from './metrics';
@@ -91,6 +91,7 @@ export function createApp(options: AppOptions): FastifyInstance {
     connectionTimeout: 60_000,
   });
   const principals = new WeakMap<FastifyRequest, Principal>();
+  const access = new AccessLog(ledger);
   const metrics = new ServerMetrics(ledger, {
     defaultMetrics: options.processMetrics !== false,
     ...(options.indexLag === undefined ? {} : { indexLag: options.indexLag }),
@@ -557,6 +558,20 @@ export function createApp(options: AppOptions): FastifyInstance {
         throw new HttpError(403, 'FORBIDDEN', `this key only reaches tenant ${principal.tenantId}`);
       }
       const created = await keys.create(tenant, body.roles as Role[]);
+      try {
+        // Credential changes are audited (PCI DSS 10.2.1.5), durably; a key whose creation cannot
+        // be recorded is revoked again and the request fails.
+        await access.record(
+          apiKeyActor(principal),
+          tenant === '*' ? SYSTEM_TENANT : tenant,
+          'sealog.api_key.create',
+          { key_id: created.key_id, tenant_scope: tenant, roles: (body.roles as Role[]).join(',') },
+          'durable',
+        );
+      } catch (error) {
+        await keys.revoke(created.key_id);
+        throw error;
+      }
       return reply.code(200).send(created);
     },
   );
@@ -628,6 +643,14 @@ export function createApp(options: AppOptions): FastifyInstance {
       if (keyId === principal.keyId) {
         throw new HttpError(409, 'CONFLICT', 'a key cannot revoke itself (use another admin key)');
       }
+      // Recorded durably first: a revocation that cannot be recorded does not happen.
+      await access.record(
+        apiKeyActor(principal),
+        target.tenant_id === '*' ? SYSTEM_TENANT : target.tenant_id,
+        'sealog.api_key.revoke',
+        { key_id: keyId, tenant_scope: target.tenant_id },
+        'durable',
+      );
       await keys.revoke(keyId);
       return { revoked: keyId };
     },
@@ -636,7 +659,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   registerReadRoutes(app, {
     ledger,
     index: options.index,
-    access: new AccessLog(ledger),
+    access,
     requireRole,
     principalOf,
   });

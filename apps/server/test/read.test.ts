@@ -313,6 +313,44 @@ describe('audit of reads and erasure', () => {
     expect((await call(base, 'GET', '/api/v1/logs', { key: ADMIN })).json[0].tree_size).toBe(before);
   });
 
+  it("records API key creation and revocation durably in the key's tenant (or sealog.system for *)", async () => {
+    const created = await call(base, 'POST', '/api/v1/admin/api-keys', {
+      key: ADMIN,
+      body: { tenant_id: 'acme', roles: ['read'] },
+    });
+    const revoked = await call(base, 'DELETE', `/api/v1/admin/api-keys/${created.json.key_id}`, {
+      key: ADMIN,
+    });
+    expect(revoked.status).toBe(200);
+    const all = await call(base, 'POST', '/api/v1/admin/api-keys', {
+      key: ADMIN,
+      body: { tenant_id: '*', roles: ['read'] },
+    });
+    await server.indexer.catchUp();
+    const acme = await call(base, 'GET', '/api/v1/tenants/acme/audit-logs?category=admin&limit=1000', {
+      key: ADMIN,
+    });
+    const mine = acme.json.records.filter(
+      (r: { metadata?: Record<string, unknown> }) => r.metadata?.key_id === created.json.key_id,
+    );
+    expect(mine.map((r: { action: string }) => r.action).sort()).toEqual([
+      'sealog.api_key.create',
+      'sealog.api_key.revoke',
+    ]);
+    expect(JSON.stringify(mine)).not.toContain(created.json.key);
+    const system = await call(
+      base,
+      'GET',
+      '/api/v1/tenants/sealog.system/audit-logs?action=sealog.api_key.create',
+      {
+        key: ADMIN,
+      },
+    );
+    expect(system.json.records.map((r: { metadata: { key_id: string } }) => r.metadata.key_id)).toContain(
+      all.json.key_id,
+    );
+  });
+
   it('lets only keys with read filter an export by actor', async () => {
     const exporter = await key('acme', ['export']);
     const r = await call(base, 'GET', '/api/v1/tenants/acme/export?format=bundle&actor_id=bob-7q2m', {
