@@ -73,9 +73,13 @@ export function startExport(req: ExportRequest): ExportStream {
     if (log.treeSize === 0) throw new HttpError(404, 'NOT_FOUND', `log ${log.logId} is empty`);
     const out = new PassThrough();
     let completed = false;
+    const abort = new AbortController();
     out.on('close', () => {
-      // A consumer that went away must not leave the producer waiting for 'drain'.
-      if (!completed) out.emit('drain');
+      // A consumer that went away must not leave the producer waiting for 'drain', nor scanning.
+      if (!completed) {
+        abort.abort(new Error('export consumer went away'));
+        out.emit('drain');
+      }
     });
     exportBundle(
       ledger,
@@ -93,6 +97,7 @@ export function startExport(req: ExportRequest): ExportStream {
         if (out.destroyed) throw new Error('export consumer went away');
         if (!out.write(line)) return once(out, 'drain').then(() => undefined);
       },
+      { signal: abort.signal },
     ).then(
       (result) => {
         count = result.count;

@@ -66,6 +66,11 @@ export interface BundleOptions {
   readonly producer?: string;
   /** Clock for `created_at`, epoch ms (default `Date.now`). */
   readonly now?: () => number;
+  /**
+   * Stops the scan (rejecting with the signal's reason) when aborted, e.g. when the HTTP client
+   * went away: a filter that matches little would otherwise scan the whole log for nobody.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What {@link exportBundle} wrote. */
@@ -178,6 +183,8 @@ export async function exportBundle(
   if (from < to) {
     for await (const r of log.iterate(from, to)) {
       scanned += 1;
+      // Checked per frame-sized step, not per record: cheap, and prompt enough.
+      if ((scanned & 255) === 0) options.signal?.throwIfAborted();
       if (!matches(r.record, filter, token, actorKeyId)) continue;
       const proof = await log.inclusionProof(r.leafIndex, size);
       await emit(`${JSON.stringify(recordLine(count, r, proof, sealer, sealerKeyId, options))}\n`);

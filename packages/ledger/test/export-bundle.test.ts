@@ -146,6 +146,18 @@ describe('exportBundle', () => {
     expect(none.trailer.count).toBe(0);
   });
 
+  it('stops scanning when its signal aborts (the consumer went away), without a trailer', async () => {
+    const abort = new AbortController();
+    const lines: string[] = [];
+    // A filter that matches nothing: only the signal can end the scan early.
+    const run = exportBundle(ledger, { tenantId: 'no-such-tenant' }, (l) => void lines.push(l), {
+      signal: abort.signal,
+    });
+    abort.abort(new Error('gone'));
+    await expect(run).rejects.toThrow('gone');
+    expect(lines.some((l) => l.includes('"type":"trailer"'))).toBe(false);
+  });
+
   it('filters by time range (start inclusive, end exclusive)', async () => {
     const startTime = BASE_MS + 70 * 1000;
     const endTime = BASE_MS + 210 * 1000;
