@@ -251,7 +251,9 @@ export class Ledger {
       const writer = this.writers.get(this.routes.get(event.retention_class)!)!;
       const clientId = event.event_id;
       if (clientId !== undefined) {
-        const dup = writer.duplicateOf(event.tenant_id, clientId);
+        // Idempotency is per tenant (CONTRACT §1), not per log: a repeat routed to another
+        // retention class is still the same event.
+        const dup = this.duplicateOf(writer, event.tenant_id, clientId);
         if (dup !== undefined) {
           results[i] = dup;
           continue;
@@ -322,6 +324,22 @@ export class Ledger {
    */
   readMany(logId: string, leafIndexes: readonly number[]): Promise<ReadRecord[]> {
     return this.log(logId).readMany(leafIndexes);
+  }
+
+  /** The original result of a client event id in any log (the routed one first). */
+  private duplicateOf(
+    routed: LogWriter,
+    tenantId: string,
+    eventId: string,
+  ): Promise<AppendResult> | AppendResult | undefined {
+    const own = routed.duplicateOf(tenantId, eventId);
+    if (own !== undefined || this.writers.size === 1) return own;
+    for (const w of this.writers.values()) {
+      if (w === routed) continue;
+      const other = w.duplicateOf(tenantId, eventId);
+      if (other !== undefined) return other;
+    }
+    return undefined;
   }
 
   /** Signs a checkpoint on every log now (normally done on a timer). */

@@ -247,6 +247,11 @@ describe('ledger', () => {
     expect(ledger.log('default').verifierKey).not.toBe(ledger.log('long').verifierKey);
     const error = await ledger.append([auditEvent(3, { retention_class: 'nope' })]).catch((e: unknown) => e);
     expect((error as LedgerError).issues[0]).toMatchObject({ index: 0, path: 'retention_class' });
+    // A client event id is the idempotency key within the tenant, whatever log it is routed to.
+    const [first] = await ledger.append([auditEvent(4, { event_id: 'once', retention_class: 'long' })]);
+    const [again] = await ledger.append([auditEvent(4, { event_id: 'once' })]);
+    expect(again).toMatchObject({ status: 'duplicate', log_id: 'long', leaf_index: first!.leaf_index });
+    expect(ledger.log('default').treeSize).toBe(1);
     await ledger.close();
   });
 
