@@ -21,6 +21,7 @@ import Fastify, {
 import { AccessLog, apiKeyActor, reservedIssues, SYSTEM_TENANT } from './access-log';
 import { type ApiKeyStore, isRole, isTenantScope, type Principal, type Role } from './api-keys';
 import { type ErrorDetail, HttpError } from './errors';
+import { badParam } from './filters';
 import { ServerMetrics } from './metrics';
 import { collectOpenApi, EVENT_REF } from './openapi';
 import { registerReadRoutes } from './read-routes';
@@ -431,10 +432,10 @@ export function createApp(options: AppOptions): FastifyInstance {
       const log = ledger.log(request.params.log_id);
       const { leaf_index, tree_size } = request.query;
       if (tree_size > log.treeSize) {
-        throw badQuery('tree_size', `tree_size ${tree_size} exceeds the log's size ${log.treeSize}`);
+        throw badParam('tree_size', `${tree_size} exceeds the log's size ${log.treeSize}`, 'out_of_range');
       }
       if (leaf_index >= tree_size) {
-        throw badQuery('leaf_index', `leaf_index ${leaf_index} must be < tree_size ${tree_size}`);
+        throw badParam('leaf_index', `${leaf_index} must be < tree_size ${tree_size}`, 'out_of_range');
       }
       const proof = await log.inclusionProof(leaf_index, tree_size);
       return { leaf_index, tree_size, proof: proof.map(toHex) };
@@ -469,9 +470,9 @@ export function createApp(options: AppOptions): FastifyInstance {
       const log = ledger.log(request.params.log_id);
       const { first, second } = request.query;
       if (second > log.treeSize) {
-        throw badQuery('second', `second ${second} exceeds the log's size ${log.treeSize}`);
+        throw badParam('second', `${second} exceeds the log's size ${log.treeSize}`, 'out_of_range');
       }
-      if (first > second) throw badQuery('first', `first ${first} must be ≤ second ${second}`);
+      if (first > second) throw badParam('first', `${first} must be ≤ second ${second}`, 'out_of_range');
       const proof = await log.consistencyProof(first, second);
       return { first, second, proof: proof.map(toHex) };
     },
@@ -707,12 +708,6 @@ function eventsOf(body: unknown): unknown[] {
     );
   }
   return events;
-}
-
-function badQuery(path: string, message: string): HttpError {
-  return new HttpError(400, 'INVALID_REQUEST', message, {
-    details: [{ path, code: 'out_of_range', message }],
-  });
 }
 
 function toHex(bytes: Uint8Array): string {

@@ -69,10 +69,10 @@ export function parseTime(value: string, param: string): number {
   throw badParam(param, `expected epoch seconds or an RFC 3339 time, got ${JSON.stringify(value)}`);
 }
 
-/** A 400 naming one query parameter. */
-export function badParam(param: string, message: string): HttpError {
+/** A 400 naming one query parameter (`code` is the detail's machine-readable reason). */
+export function badParam(param: string, message: string, code = 'invalid'): HttpError {
   return new HttpError(400, 'INVALID_REQUEST', `${param}: ${message}`, {
-    details: [{ path: param, code: 'invalid', message }],
+    details: [{ path: param, code, message }],
   });
 }
 
