@@ -143,6 +143,7 @@ export interface ConfigFile {
     checkpoint_interval_ms?: number;
     prepare_workers?: 0 | 1;
     idempotency_window?: number;
+    read_cache_mb?: number;
   };
   index?: { poll_interval_ms?: number };
 }
@@ -190,6 +191,7 @@ const CONFIG_FILE_SCHEMA = {
         checkpoint_interval_ms: int(10, 3_600_000),
         prepare_workers: { enum: [0, 1] },
         idempotency_window: int(0, 100_000_000),
+        read_cache_mb: int(0, 64 * 1024),
       },
     },
     index: {
@@ -265,5 +267,6 @@ function ledgerOptionsOf(f: ConfigFile): Omit<LedgerOptions, 'dir' | 'onNotice'>
     ...(l.checkpoint_interval_ms === undefined ? {} : { checkpointIntervalMs: l.checkpoint_interval_ms }),
     ...(l.prepare_workers === undefined ? {} : { prepareWorkers: l.prepare_workers }),
     ...(l.idempotency_window === undefined ? {} : { idempotencyWindow: l.idempotency_window }),
+    ...(l.read_cache_mb === undefined ? {} : { readCacheBytes: l.read_cache_mb * 1024 * 1024 }),
   };
 }

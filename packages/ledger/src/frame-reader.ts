@@ -22,10 +22,12 @@ export interface OpenedFrame {
 }
 
 /**
- * Decrypts and decodes a frame.
+ * Decrypts and decodes a frame. With `scratch` (a buffer of at least the stored body's size, see
+ * {@link scratchFor}) a compressed frame is decrypted there instead of into fresh memory; the
+ * returned leaves never point into `scratch`, so it may be reused for the next frame.
  * @throws {LedgerError} `CORRUPT` when the header, tag or body does not check; `KEY_MISSING`.
  */
-export function openStoredFrame(frame: Uint8Array, keys: DataKeys): OpenedFrame {
+export function openStoredFrame(frame: Uint8Array, keys: DataKeys, scratch?: Uint8Array): OpenedFrame {
   let header: FrameHeader;
   try {
     header = decodeFrameHeader(frame);
@@ -43,7 +45,11 @@ export function openStoredFrame(frame: Uint8Array, keys: DataKeys): OpenedFrame 
     let body: Uint8Array = stored;
     if (header.encrypted) {
       const key = keys.get(Buffer.from(header.keyId).toString('hex'));
-      body = openFrame(key, header.nonce, frame.subarray(0, FRAME_HEADER_BYTES), stored);
+      const out =
+        header.compressed && scratch !== undefined && scratch.byteLength >= stored.byteLength
+          ? scratch
+          : undefined;
+      body = openFrame(key, header.nonce, frame.subarray(0, FRAME_HEADER_BYTES), stored, out);
     }
     const plain = header.compressed ? decompressBody(body, header.plainBodyLength) : body;
     return { header, leaves: decodeBatchBody(plain, header.recordCount) };
@@ -53,4 +59,10 @@ export function openStoredFrame(frame: Uint8Array, keys: DataKeys): OpenedFrame 
       cause: error,
     });
   }
+}
+
+/** A scratch buffer for {@link openStoredFrame} that fits `frame`'s stored body (grown as needed). */
+export function scratchFor(frame: Uint8Array, scratch: Uint8Array | undefined): Uint8Array {
+  const need = frame.byteLength;
+  return scratch !== undefined && scratch.byteLength >= need ? scratch : Buffer.allocUnsafe(need);
 }

@@ -36,12 +36,19 @@ import {
 } from '@sealog/crypto-envelope';
 import { FileTileStore, hashLeaf, rootFromLeafHashes, TiledTree } from '@sealog/merkle';
 import { type BatchQueue, createBatchQueue, type Lane } from '@sealog/queue';
-import { type Durability, openSegmentStore, type SegmentStore } from '@sealog/segment-store';
+import {
+  type Durability,
+  type FrameLocation,
+  type FrameRead,
+  openSegmentStore,
+  type SegmentStore,
+} from '@sealog/segment-store';
 import { GENESIS_CHAIN, nextChainHash } from './chain-hash';
 import { CheckpointLog } from './checkpoint-log';
 import { DataKeys } from './data-keys';
 import { LedgerError } from './errors';
-import { type OpenedFrame, openStoredFrame } from './frame-reader';
+import { openStoredFrame, scratchFor } from './frame-reader';
+import { type CachedLeaf, ReadCache } from './read-cache';
 import type { PreparedRecord } from './record-prep';
 import { type EntityHead, type IdempotentResult, readSnapshot, writeSnapshot } from './state-snapshot';
 
@@ -49,6 +56,10 @@ import { type EntityHead, type IdempotentResult, readSnapshot, writeSnapshot } f
 export const INTEGRITY_ALGO_VERSION = 'rfc9162.v1';
 /** Extension line prefix carrying the chain hash in checkpoints. */
 export const CHAIN_EXTENSION_PREFIX = 'sealog-chain ';
+/** Frame reads kept in flight by `readMany` while earlier frames are opened. */
+const READ_AHEAD_FRAMES = 8;
+/** Chain hashes of frames read back kept in memory (~100 B each). */
+const BLOCK_HASHES_KEPT = 100_000;
 
 /** Tuning of one log writer (all have defaults). */
 export interface LogWriterOptions {
@@ -56,6 +67,11 @@ export interface LogWriterOptions {
   readonly batchMaxRecords?: number;
   /** Longest wait to fill a batch, ms (default 2). */
   readonly batchMaxWaitMs?: number;
+  /**
+   * Bytes of recently read records kept for repeated reads (default 32 MiB; 0 disables). Holds
+   * stored leaf bytes only: personal fields stay sealed in them.
+   */
+  readonly readCacheBytes?: number;
   /** Queue capacity in records (default 65536). */
   readonly queueMaxRecords?: number;
   /** Queue capacity in bytes of record bodies (default 64 MiB). */
@@ -151,6 +167,9 @@ export class LogWriter {
   private readonly snapshotIntervalMs: number;
   private readonly idempotencyWindow: number;
   private readonly compress: boolean;
+  private readonly readCache: ReadCache;
+  /** Batch index → chain hash hex of frames read back (FIFO, {@link BLOCK_HASHES_KEPT}). */
+  private readonly blockHashes = new Map<number, string>();
   private nextLeaf: number;
   private nextBatch: number;
   private chain: Uint8Array;
@@ -210,6 +229,7 @@ export class LogWriter {
     this.snapshotIntervalMs = o.snapshotIntervalMs ?? 10_000;
     this.idempotencyWindow = o.idempotencyWindow ?? 1_000_000;
     this.compress = o.compress ?? true;
+    this.readCache = new ReadCache(o.readCacheBytes ?? 32 * 1024 * 1024);
     this.lastSnapshotSize = init.nextLeaf;
     this.lastSnapshotAt = Date.now();
     this.queue = createBatchQueue<QueueItem>({
@@ -702,87 +722,124 @@ export class LogWriter {
    *   does not check.
    */
   async read(leafIndex: number): Promise<ReadRecord> {
-    if (!Number.isSafeInteger(leafIndex) || leafIndex < 0 || leafIndex >= this.tree.size) {
-      throw new LedgerError(
-        'NOT_FOUND',
-        `log ${this.logId}: no durable leaf ${leafIndex} (tree size ${this.tree.size})`,
-      );
-    }
-    const at = await this.store.locate(leafIndex);
-    if (at === undefined)
-      throw new LedgerError('NOT_FOUND', `log ${this.logId}: leaf ${leafIndex} not in any frame`);
-    const frame = await this.store.readFrame(at.segment, at.offset);
-    const opened = openStoredFrame(frame.payload, this.keys);
-    const leaf = opened.leaves[leafIndex - opened.header.firstLeafIndex];
-    if (leaf === undefined) {
-      throw new LedgerError(
-        'CORRUPT',
-        `log ${this.logId}: frame ${opened.header.batchIndex} does not hold leaf ${leafIndex}`,
-      );
-    }
-    const leafHash = hashLeaf(leaf);
-    const chain = nextChainHash(opened.header.prevChainHash, opened.header.batchRoot, frame.payload);
-    return {
-      logId: this.logId,
-      leafIndex,
-      leaf,
-      leafHash,
-      record: decodeRecord(leaf),
-      batchIndex: opened.header.batchIndex,
-      blockHash: hex(chain),
-    };
+    const [record] = await this.readMany([leafIndex]);
+    return record!;
   }
 
   /**
-   * Reads several records by leaf index, decrypting each frame they share once (search results
-   * and exports often hit neighbours). Returns them in the order asked; duplicates allowed.
+   * Reads several records by leaf index. Each frame they share is read and decrypted once; frames
+   * are read ahead ({@link READ_AHEAD_FRAMES} file reads in flight while the main thread opens the
+   * previous ones); recently read records come from a byte-bounded cache (`readCacheBytes`).
+   * Returns them in the order asked; duplicates allowed. Every returned object is fresh.
    * @throws {LedgerError} `NOT_FOUND` for any index beyond the durable tree; `CORRUPT`.
    */
   async readMany(leafIndexes: readonly number[]): Promise<ReadRecord[]> {
-    const order = leafIndexes.map((_, i) => i).sort((a, b) => leafIndexes[a]! - leafIndexes[b]!);
-    const out: ReadRecord[] = new Array(leafIndexes.length);
-    let opened: { key: number; segment: number; frame: OpenedFrame; chain: string } | undefined;
-    for (const i of order) {
-      const leafIndex = leafIndexes[i]!;
+    for (const leafIndex of leafIndexes) {
       if (!Number.isSafeInteger(leafIndex) || leafIndex < 0 || leafIndex >= this.tree.size) {
         throw new LedgerError(
           'NOT_FOUND',
           `log ${this.logId}: no durable leaf ${leafIndex} (tree size ${this.tree.size})`,
         );
       }
-      const cur = opened;
-      if (
-        cur === undefined ||
-        leafIndex < cur.key ||
-        leafIndex >= cur.frame.header.firstLeafIndex + cur.frame.leaves.length
-      ) {
-        const at = await this.store.locate(leafIndex);
-        if (at === undefined)
-          throw new LedgerError('NOT_FOUND', `log ${this.logId}: leaf ${leafIndex} not in any frame`);
-        const raw = await this.store.readFrame(at.segment, at.offset);
-        const frame = openStoredFrame(raw.payload, this.keys);
-        const chain = hex(nextChainHash(frame.header.prevChainHash, frame.header.batchRoot, raw.payload));
-        opened = { key: at.key, segment: at.segment, frame, chain };
-      }
-      const { frame, chain } = opened!;
-      const leaf = frame.leaves[leafIndex - frame.header.firstLeafIndex];
-      if (leaf === undefined) {
-        throw new LedgerError(
-          'CORRUPT',
-          `log ${this.logId}: frame ${frame.header.batchIndex} does not hold leaf ${leafIndex}`,
-        );
-      }
-      out[i] = {
+    }
+    const found = new Map<number, CachedLeaf>();
+    const missing: number[] = [];
+    for (const leafIndex of leafIndexes) {
+      if (found.has(leafIndex)) continue;
+      const hit = this.readCache.get(leafIndex);
+      if (hit !== undefined) found.set(leafIndex, hit);
+      else missing.push(leafIndex);
+    }
+    if (missing.length > 0) await this.readFrames(missing, found);
+    return leafIndexes.map((leafIndex) => {
+      const c = found.get(leafIndex)!;
+      // Copies (Buffer.from copies; Buffer#slice would not): the decoded record's byte fields are
+      // views into `leaf`, and nothing a caller does may reach the cache.
+      const leaf = Buffer.from(c.leaf);
+      return {
         logId: this.logId,
         leafIndex,
         leaf,
-        leafHash: hashLeaf(leaf),
+        leafHash: Buffer.from(c.leafHash),
         record: decodeRecord(leaf),
-        batchIndex: frame.header.batchIndex,
-        blockHash: chain,
+        batchIndex: c.batchIndex,
+        blockHash: c.blockHash,
       };
+    });
+  }
+
+  /**
+   * The chain hash of a frame (hex), remembered per batch index: hashing a whole frame costs more
+   * than the rest of a cached read. A frame's chain hash never changes once written.
+   */
+  private blockHashOf(
+    batchIndex: number,
+    payload: Uint8Array,
+    header: { prevChainHash: Uint8Array; batchRoot: Uint8Array },
+  ): string {
+    let h = this.blockHashes.get(batchIndex);
+    if (h === undefined) {
+      h = hex(nextChainHash(header.prevChainHash, header.batchRoot, payload));
+      if (this.blockHashes.size >= BLOCK_HASHES_KEPT) {
+        this.blockHashes.delete(this.blockHashes.keys().next().value as number);
+      }
+      this.blockHashes.set(batchIndex, h);
     }
-    return out;
+    return h;
+  }
+
+  /** Reads the frames holding `leaves` (unique), filling `into` and the read cache. */
+  private async readFrames(leaves: number[], into: Map<number, CachedLeaf>): Promise<void> {
+    leaves.sort((a, b) => a - b);
+    // One location per frame, with the leaves wanted from it.
+    const frames: { at: FrameLocation; wanted: number[] }[] = [];
+    for (const leafIndex of leaves) {
+      const last = frames[frames.length - 1];
+      const at = await this.store.locate(leafIndex);
+      if (at === undefined)
+        throw new LedgerError('NOT_FOUND', `log ${this.logId}: leaf ${leafIndex} not in any frame`);
+      if (last !== undefined && last.at.segment === at.segment && last.at.offset === at.offset) {
+        last.wanted.push(leafIndex);
+      } else {
+        frames.push({ at, wanted: [leafIndex] });
+      }
+    }
+    const reads: Promise<FrameRead>[] = [];
+    const startRead = (i: number): void => {
+      const f = frames[i];
+      if (f === undefined) return;
+      const read = this.store.readFrame(f.at.segment, f.at.offset, f.at.bytes);
+      read.catch(() => {}); // Awaited below in order; avoid an unhandled rejection meanwhile.
+      reads[i] = read;
+    };
+    for (let i = 0; i < READ_AHEAD_FRAMES; i++) startRead(i);
+    let scratch: Uint8Array | undefined;
+    for (let i = 0; i < frames.length; i++) {
+      const raw = await reads[i]!;
+      startRead(i + READ_AHEAD_FRAMES);
+      scratch = scratchFor(raw.payload, scratch);
+      const frame = openStoredFrame(raw.payload, this.keys, scratch);
+      const blockHash = this.blockHashOf(frame.header.batchIndex, raw.payload, frame.header);
+      for (const leafIndex of frames[i]!.wanted) {
+        const view = frame.leaves[leafIndex - frame.header.firstLeafIndex];
+        if (view === undefined) {
+          throw new LedgerError(
+            'CORRUPT',
+            `log ${this.logId}: frame ${frame.header.batchIndex} does not hold leaf ${leafIndex}`,
+          );
+        }
+        // A private copy: a view would keep the whole decompressed frame alive.
+        const leaf = Buffer.from(view);
+        const entry: CachedLeaf = {
+          leaf,
+          leafHash: hashLeaf(leaf),
+          batchIndex: frame.header.batchIndex,
+          blockHash,
+        };
+        into.set(leafIndex, entry);
+        this.readCache.set(leafIndex, entry);
+      }
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { openCheckpoint } from '@sealog/crypto-envelope';
-import { verifyInclusion } from '@sealog/merkle';
+import { hashLeaf, verifyInclusion } from '@sealog/merkle';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createLedger, ERASED } from '../src/index';
 import { allFiles, tempDir } from './helpers';
@@ -151,6 +152,50 @@ describe('readMany', () => {
         expect(r.batchIndex).toBe(one.batchIndex);
       }
       await expect(ledger.readMany('default', [0, 60])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      await ledger.close();
+    }
+  });
+  it('serves any mix of cached and uncached reads exactly as a full scan decodes them', async () => {
+    // A cache of ~5 records forces evictions between (and within) calls.
+    const ledger = await createLedger({
+      dir: tempDir(),
+      ...FAST,
+      batchMaxRecords: 7,
+      readCacheBytes: 5 * 1200,
+      prepareWorkers: 0,
+    });
+    try {
+      for (let b = 0; b < 6; b++) {
+        await ledger.append(Array.from({ length: 10 }, (_, i) => personalEvent(`u${i % 4}`, b * 10 + i)));
+      }
+      const truth = new Map<number, { leaf: Buffer; blockHash: string; batchIndex: number }>();
+      for await (const r of ledger.logs()[0]!.iterate()) {
+        truth.set(r.leafIndex, {
+          leaf: Buffer.from(r.leaf),
+          blockHash: r.blockHash,
+          batchIndex: r.batchIndex,
+        });
+      }
+      expect(truth.size).toBe(60);
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.nat(59), { maxLength: 40 }), async (ask) => {
+          const many = await ledger.readMany('default', ask);
+          expect(many.map((r) => r.leafIndex)).toEqual(ask);
+          for (const r of many) {
+            const t = truth.get(r.leafIndex)!;
+            expect(Buffer.from(r.leaf)).toEqual(t.leaf);
+            expect(Buffer.from(r.leafHash)).toEqual(Buffer.from(hashLeaf(t.leaf)));
+            expect(r.blockHash).toBe(t.blockHash);
+            expect(r.batchIndex).toBe(t.batchIndex);
+            expect(r.record.event_id).toBe(`ev-u${(r.leafIndex % 10) % 4}-${r.leafIndex}`);
+            // Callers own what they get: scribbling on it must not reach the next read.
+            r.leaf.fill(0);
+            r.leafHash.fill(0);
+          }
+        }),
+        { numRuns: 60 },
+      );
     } finally {
       await ledger.close();
     }

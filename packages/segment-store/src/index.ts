@@ -22,6 +22,7 @@ export {
   DEFAULT_MAX_UNSYNCED_BYTES,
   DEFAULT_SEGMENT_BYTES,
   type Durability,
+  type FrameLocation,
   fsyncDir,
   openSegmentStore,
   type RecoveryReport,

@@ -93,8 +93,9 @@ export async function readFrameAt(
   file: string,
   offset: number,
   fileSize: number,
+  bytesHint?: number,
 ): Promise<FrameRead> {
-  const frame = await checkFrameAt(fh, offset, fileSize);
+  const frame = await checkFrameAt(fh, offset, fileSize, bytesHint);
   if ('reason' in frame) {
     throw new SegmentStoreError(
       'CORRUPT_SEGMENT',
@@ -114,17 +115,26 @@ interface FrameProblem {
   readonly pastEof: boolean;
 }
 
-/** Reads one frame, returning a {@link FrameProblem} instead of throwing when it is bad. */
+/**
+ * Reads one frame, returning a {@link FrameProblem} instead of throwing when it is bad. With
+ * `bytesHint` (the envelope's size, when an index knows it) the frame is read in one call instead of
+ * two; a wrong hint costs a second read, never a wrong answer.
+ */
 async function checkFrameAt(
   fh: FileHandle,
   offset: number,
   fileSize: number,
+  bytesHint?: number,
 ): Promise<FrameRead | FrameProblem> {
   const remaining = fileSize - offset;
   if (remaining < ENVELOPE_HEAD_BYTES) {
     return { reason: `envelope head needs ${ENVELOPE_HEAD_BYTES} bytes, ${remaining} left`, pastEof: true };
   }
-  const head = await readAt(fh, offset, ENVELOPE_HEAD_BYTES);
+  const first =
+    bytesHint !== undefined && bytesHint > ENVELOPE_BYTES && bytesHint <= remaining
+      ? await readAt(fh, offset, bytesHint)
+      : await readAt(fh, offset, ENVELOPE_HEAD_BYTES);
+  const head = first.subarray(0, ENVELOPE_HEAD_BYTES);
   if (head.length < ENVELOPE_HEAD_BYTES) return { reason: 'short read of envelope head', pastEof: true };
   const length = head.readUInt32BE(0);
   if (length === 0 || length > MAX_FRAME_BYTES) {
@@ -136,7 +146,10 @@ async function checkFrameAt(
       pastEof: true,
     };
   }
-  const rest = await readAt(fh, offset + ENVELOPE_HEAD_BYTES, length + 4);
+  const rest =
+    first.length >= ENVELOPE_BYTES + length
+      ? first.subarray(ENVELOPE_HEAD_BYTES, ENVELOPE_BYTES + length)
+      : await readAt(fh, offset + ENVELOPE_HEAD_BYTES, length + 4);
   if (rest.length < length + 4) return { reason: 'short read of frame payload', pastEof: true };
   const payload = rest.subarray(0, length);
   const want = rest.readUInt32BE(length);

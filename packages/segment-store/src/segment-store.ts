@@ -103,6 +103,15 @@ export interface AppendResult {
   readonly key: number;
 }
 
+/** Where a frame is, as found by {@link SegmentStore.locate}. */
+export interface FrameLocation extends AppendResult {
+  /**
+   * Bytes of the whole frame envelope when the store knows them (every frame but the last of a
+   * sealed segment); pass to {@link SegmentStore.readFrame} to read the frame in one system call.
+   */
+  readonly bytes?: number;
+}
+
 /** What recovery found and did when the store opened. */
 export interface RecoveryReport {
   /** Segments present after recovery. */
@@ -767,7 +776,7 @@ export class SegmentStore implements SegmentSource {
    * @throws {SegmentStoreError} `NOT_FOUND` for an unknown segment or an offset past what was written;
    *   `CORRUPT_SEGMENT` when the frame's CRC fails.
    */
-  async readFrame(segment: number, offset: number): Promise<FrameRead> {
+  async readFrame(segment: number, offset: number, bytesHint?: number): Promise<FrameRead> {
     const { fh, size } = await this.readHandle(segment);
     if (offset >= size) {
       throw new SegmentStoreError(
@@ -775,7 +784,7 @@ export class SegmentStore implements SegmentSource {
         `segment ${segment}: offset ${offset} is past its end (${size})`,
       );
     }
-    return readFrameAt(fh, segmentPath(this.dir, segment), offset, size);
+    return readFrameAt(fh, segmentPath(this.dir, segment), offset, size, bytesHint);
   }
 
   /** Iterates the frames of one segment in file order. */
@@ -790,11 +799,13 @@ export class SegmentStore implements SegmentSource {
    * Finds the frame with the greatest key ≤ `key` (e.g. the frame holding a leaf index).
    * @returns `undefined` when no frame has a key ≤ `key`.
    */
-  async locate(key: number): Promise<AppendResult | undefined> {
+  async locate(key: number): Promise<FrameLocation | undefined> {
     const tail = this.tail;
     if (tail !== undefined && tail.keys.length > 0 && tail.keys[0]! <= key) {
       const i = upperBound(tail.keys, key) - 1;
-      return { segment: tail.number, offset: tail.offsets[i]!, key: tail.keys[i]! };
+      const offset = tail.offsets[i]!;
+      const end = i + 1 < tail.offsets.length ? tail.offsets[i + 1]! : tail.size;
+      return { segment: tail.number, offset, key: tail.keys[i]!, bytes: end - offset };
     }
     // Binary search the sealed segments by the first key in their headers.
     let lo = 0;
@@ -812,7 +823,10 @@ export class SegmentStore implements SegmentSource {
     const index = await this.frameIndex(seg.info.number);
     const i = upperBound(index.keys, key) - 1;
     if (i < 0) return undefined;
-    return { segment: seg.info.number, offset: index.offsets[i]!, key: index.keys[i]! };
+    const offset = index.offsets[i]!;
+    return i + 1 < index.offsets.length
+      ? { segment: seg.info.number, offset, key: index.keys[i]!, bytes: index.offsets[i + 1]! - offset }
+      : { segment: seg.info.number, offset, key: index.keys[i]! };
   }
 
   private async frameIndex(

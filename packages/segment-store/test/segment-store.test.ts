@@ -35,6 +35,28 @@ describe('segment-store', () => {
     await store.close();
   });
 
+  it('locates frames with their envelope size, and reads them alike with any size hint', async () => {
+    const dir = tempDir();
+    const store = await openSegmentStore({ dir, logId: 'l1', durability: group, segmentBytes: 8192 });
+    for (let k = 0; k < 30; k++) await store.append(payloadFor(k, 300 + 97 * k), k);
+    const segs = await store.listSegments();
+    expect(segs.length).toBeGreaterThan(2); // sealed segments (footer index) and the tail
+    for (let k = 0; k < 30; k++) {
+      const at = (await store.locate(k))!;
+      const plain = await store.readFrame(at.segment, at.offset);
+      expect(plain.payload).toEqual(payloadFor(k, 300 + 97 * k));
+      // Every frame's size is known but the last of a sealed segment's.
+      if (at.bytes !== undefined) expect(at.bytes).toBe(ENVELOPE_BYTES + plain.payload.length);
+      for (const hint of [at.bytes, 1, ENVELOPE_BYTES + 1, 200, 10_000_000]) {
+        const f = await store.readFrame(at.segment, at.offset, hint);
+        expect(f.key).toBe(k);
+        expect(f.payload).toEqual(plain.payload);
+        expect(f.next).toBe(plain.next);
+      }
+    }
+    await store.close();
+  });
+
   it('rejects out-of-order keys, empty frames and appends after close with typed errors', async () => {
     const dir = tempDir();
     const store = await openSegmentStore({ dir, logId: 'default', durability: group });
