@@ -57,6 +57,9 @@ async function startServerProcess(dataDir: string): Promise<{ child: ChildProces
     process.execPath,
     [
       '--conditions=@sealog/source',
+      ...(stringArg(args, 'cpu-prof-dir') === undefined
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${stringArg(args, 'cpu-prof-dir')}`]),
       '--import',
       'tsx',
       join(ROOT, 'apps/server/src/cli.ts'),

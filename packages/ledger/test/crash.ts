@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openCheckpoint } from '@sealog/crypto-envelope';
 import { expect } from 'vitest';
 import { createLedger } from '../src/index';
+import { auditEvent } from './events';
 
 /** Starts a child, kills it with SIGKILL after a random time once ready; returns acked id → leaf. */
 export async function runAndKill(
@@ -62,14 +63,34 @@ export async function checkAfterCrash(dir: string, acked: Map<string, number>): 
   const log = ledger.log('default');
   const size = log.treeSize;
   const seen = new Map<string, number>();
+  // Entity chains: every record links to the newest earlier record of its entity, across every
+  // restart (the writer state survives kills, or is replayed).
+  const heads = new Map<string, { leafIndex: number; leafHash: string }>();
   let expected = 0;
   for await (const r of log.iterate(0, size)) {
     expect(r.leafIndex).toBe(expected++);
     expect(seen.has(r.record.event_id), `event ${r.record.event_id} stored twice`).toBe(false);
     seen.set(r.record.event_id, r.leafIndex);
+    const entity = `${r.record.tenant_id}/${r.record.resource.type}/${r.record.resource.id}`;
+    const head = heads.get(entity);
+    const prev = r.record.prev;
+    expect(
+      prev === null
+        ? undefined
+        : { leafIndex: prev.leafIndex, leafHash: Buffer.from(prev.leafHash).toString('hex') },
+      `entity link of leaf ${r.leafIndex}`,
+    ).toEqual(head);
+    heads.set(entity, { leafIndex: r.leafIndex, leafHash: Buffer.from(r.leafHash).toString('hex') });
   }
   expect(expected).toBe(size);
   for (const [id, leaf] of acked) expect(seen.get(id), `acknowledged ${id} missing`).toBe(leaf);
+  // The newest acknowledged client id is still known after the crash: a retry is a duplicate.
+  const newest = [...acked].sort((a, b) => b[1] - a[1])[0];
+  if (newest !== undefined) {
+    const n = Number(newest[0].slice('ev-'.length));
+    const [again] = await ledger.append([auditEvent(n, { event_id: newest[0] })]);
+    expect(again).toMatchObject({ status: 'duplicate', leaf_index: newest[1] });
+  }
   if (process.env.SEALOG_DEBUG === '1')
     console.log(`size ${size} acked ${acked.size} checkpoint ${log.latestCheckpoint()?.split('\n')[1]}`);
   const note = log.latestCheckpoint();

@@ -7,6 +7,7 @@ import {
   validateBatch,
 } from '@sealog/codec';
 import { createFieldSealer } from '@sealog/crypto-envelope';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   createLedger,
@@ -71,6 +72,64 @@ describe('prepare worker', () => {
           decodePersonal(sealer.open(ra.sealed_personal, aad)),
         );
       }
+    } finally {
+      await worker.close();
+      await keys.close();
+    }
+  });
+
+  it('encodes any valid values exactly as the in-thread path (property)', async () => {
+    const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
+    const local = new RecordPreparer(keys);
+    const worker = await WorkerPreparer.start(keys);
+    const scalar = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+      fc.constant(-0),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+      fc.boolean(),
+    );
+    const eventArb = fc.record({
+      metadata: fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), scalar, { maxKeys: 5 }),
+      changes: fc.array(
+        fc.record({
+          field: fc.string({ minLength: 1, maxLength: 8 }),
+          old: fc.jsonValue({ maxDepth: 2 }),
+          new: fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined }),
+        }),
+        { maxLength: 3 },
+      ),
+      name: fc.option(fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }), { nil: undefined }),
+    });
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(eventArb, { minLength: 1, maxLength: 8 }), async (parts) => {
+          const raw = parts.map((p, i) =>
+            auditEvent(i, {
+              metadata: p.metadata,
+              changes: p.changes.length === 0 ? undefined : p.changes,
+              actor: { id: `user-${i % 3}`, type: 'user', name: p.name },
+            }),
+          );
+          const v = validateBatch(raw);
+          fc.pre(v.ok);
+          if (!v.ok) return;
+          const events = v.events;
+          const ids = events.map((_, i) => `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`);
+          await local.loadSubjects(events);
+          const remote = await worker.prepare(events, ids, 1_795_428_123_456);
+          for (let i = 0; i < events.length; i++) {
+            const a = local.prepare(events[i]!, ids[i]!, 1_795_428_123_456).body;
+            const b = remote[i]!;
+            const sealed = decodeRecord(assembleRecord(null, a)).sealed_personal.length;
+            expect(b.length).toBe(a.length);
+            expect(Buffer.from(b.subarray(0, b.length - sealed))).toEqual(
+              Buffer.from(a.subarray(0, a.length - sealed)),
+            );
+          }
+        }),
+        { numRuns: 150 },
+      );
     } finally {
       await worker.close();
       await keys.close();
