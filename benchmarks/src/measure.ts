@@ -4,7 +4,7 @@
  *
  * Not here: anything that is timed. These helpers run before or after a timed section.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { type Dirent, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -58,13 +58,23 @@ export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-/** Total size in bytes of the regular files under `dir` (recursively). */
+/**
+ * Total size in bytes of the regular files under `dir` (recursively). Files and directories that
+ * vanish during the walk (a live server replaces partial tiles) count as 0.
+ */
 export function directoryBytes(dir: string): number {
   let total = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) total += directoryBytes(path);
-    else if (entry.isFile()) total += statSync(path).size;
+    else if (entry.isFile()) total += statSync(path, { throwIfNoEntry: false })?.size ?? 0;
   }
   return total;
 }
