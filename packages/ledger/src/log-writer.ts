@@ -48,7 +48,7 @@ import { CheckpointLog } from './checkpoint-log';
 import { DataKeys } from './data-keys';
 import { LedgerError } from './errors';
 import { openStoredFrame, scratchFor } from './frame-reader';
-import { type CachedLeaf, ReadCache } from './read-cache';
+import { type CachedLeaf, ReadCache, RecentFrames } from './read-cache';
 import type { PreparedRecord } from './record-prep';
 import { type EntityHead, type IdempotentResult, readSnapshot, writeSnapshot } from './state-snapshot';
 
@@ -72,6 +72,11 @@ export interface LogWriterOptions {
    * stored leaf bytes only: personal fields stay sealed in them.
    */
   readonly readCacheBytes?: number;
+  /**
+   * Bytes of the newest durable frames kept as written (default 16 MiB; 0 disables), so followers
+   * of the log's tail (the search indexer) and reads of fresh records skip the segments.
+   */
+  readonly recentFramesBytes?: number;
   /** Queue capacity in records (default 65536). */
   readonly queueMaxRecords?: number;
   /** Queue capacity in bytes of record bodies (default 64 MiB). */
@@ -168,6 +173,8 @@ export class LogWriter {
   private readonly idempotencyWindow: number;
   private readonly compress: boolean;
   private readonly readCache: ReadCache;
+  /** The newest durable frames as built (the indexer's tail reads skip the segments). */
+  private readonly recent: RecentFrames;
   /** Batch index → chain hash hex of frames read back (FIFO, {@link BLOCK_HASHES_KEPT}). */
   private readonly blockHashes = new Map<number, string>();
   private nextLeaf: number;
@@ -230,6 +237,7 @@ export class LogWriter {
     this.idempotencyWindow = o.idempotencyWindow ?? 1_000_000;
     this.compress = o.compress ?? true;
     this.readCache = new ReadCache(o.readCacheBytes ?? 32 * 1024 * 1024);
+    this.recent = new RecentFrames(o.recentFramesBytes ?? 16 * 1024 * 1024);
     this.lastSnapshotSize = init.nextLeaf;
     this.lastSnapshotAt = Date.now();
     this.queue = createBatchQueue<QueueItem>({
@@ -325,7 +333,8 @@ export class LogWriter {
       const start = await store.locate(replayFrom);
       for (const seg of await store.listSegments()) {
         if (start !== undefined && seg.number < start.segment) continue;
-        for await (const f of store.iterateFrames(seg.number)) {
+        const fromOffset = start !== undefined && seg.number === start.segment ? start.offset : 0;
+        for await (const f of store.iterateFrames(seg.number, fromOffset)) {
           if (start !== undefined && f.key < start.key) continue;
           const opened = openStoredFrame(f.payload, keys);
           const first = opened.header.firstLeafIndex;
@@ -599,7 +608,7 @@ export class LogWriter {
     this.chain = chain;
     const done = this.store
       .append(frame, firstLeaf)
-      .then(() => this.onDurable(batch, firstLeaf, hashes, batchIndex, chain))
+      .then(() => this.onDurable(batch, firstLeaf, leaves, hashes, batchIndex, chain))
       .catch((error: unknown) => {
         // Rejecting an already-resolved item is a no-op, so this settles exactly the rest.
         this.fail(error);
@@ -619,6 +628,7 @@ export class LogWriter {
   private async onDurable(
     batch: QueueItem[],
     firstLeaf: number,
+    leaves: Uint8Array[],
     hashes: Uint8Array[],
     batchIndex: number,
     chain: Uint8Array,
@@ -626,6 +636,9 @@ export class LogWriter {
     // Segment appends resolve in append order, so tree appends happen in leaf order.
     const grown = this.tree.appendLeafHashes(hashes);
     this.durableChain = { batchIndex, chain };
+    let bytes = 0;
+    for (const leaf of leaves) bytes += leaf.byteLength;
+    this.recent.push({ firstLeaf, leaves, hashes, batchIndex, blockHash: hex(chain), bytes });
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i]!;
       const leafIndex = firstLeaf + i;
@@ -746,7 +759,7 @@ export class LogWriter {
     const missing: number[] = [];
     for (const leafIndex of leafIndexes) {
       if (found.has(leafIndex)) continue;
-      const hit = this.readCache.get(leafIndex);
+      const hit = this.readCache.get(leafIndex) ?? this.recent.get(leafIndex);
       if (hit !== undefined) found.set(leafIndex, hit);
       else missing.push(leafIndex);
     }
@@ -847,6 +860,42 @@ export class LogWriter {
    * @throws {LedgerError} `NOT_FOUND` for a range outside the durable tree; `CORRUPT`.
    */
   async *iterate(from = 0, to: number = this.tree.size): AsyncGenerator<ReadRecord> {
+    this.checkRange(from, to);
+    let next = from;
+    // The tail (what a follower such as the search indexer asks for) comes from the frames the
+    // writer kept in memory; older leaves from the segments. Frames may be dropped from memory
+    // while the caller holds the generator: then the rest comes from the segments too.
+    const kept = this.recent.firstLeaf;
+    if (kept === undefined || next < kept) {
+      const end = kept === undefined ? to : Math.min(to, kept);
+      for await (const r of this.iterateStored(next, end)) yield r;
+      next = end;
+    }
+    while (next < to) {
+      const f = this.recent.frameOf(next);
+      if (f === undefined) {
+        for await (const r of this.iterateStored(next, to)) yield r;
+        return;
+      }
+      const end = Math.min(to, f.firstLeaf + f.leaves.length);
+      for (let leafIndex = next; leafIndex < end; leafIndex++) {
+        const i = leafIndex - f.firstLeaf;
+        const leaf = Buffer.from(f.leaves[i]!);
+        yield {
+          logId: this.logId,
+          leafIndex,
+          leaf,
+          leafHash: Buffer.from(f.hashes[i]!),
+          record: decodeRecord(leaf),
+          batchIndex: f.batchIndex,
+          blockHash: f.blockHash,
+        };
+      }
+      next = end;
+    }
+  }
+
+  private checkRange(from: number, to: number): void {
     if (
       !Number.isSafeInteger(from) ||
       !Number.isSafeInteger(to) ||
@@ -859,13 +908,18 @@ export class LogWriter {
         `log ${this.logId}: range [${from}, ${to}) outside the durable tree (size ${this.tree.size})`,
       );
     }
+  }
+
+  /** {@link iterate} from the segments only. */
+  private async *iterateStored(from: number, to: number): AsyncGenerator<ReadRecord> {
     if (from === to) return;
     const start = await this.store.locate(from);
     if (start === undefined)
       throw new LedgerError('NOT_FOUND', `log ${this.logId}: leaf ${from} not in any frame`);
     for (const seg of await this.store.listSegments()) {
       if (seg.number < start.segment) continue;
-      for await (const f of this.store.iterateFrames(seg.number)) {
+      const fromOffset = seg.number === start.segment ? start.offset : 0;
+      for await (const f of this.store.iterateFrames(seg.number, fromOffset)) {
         if (f.key < start.key) continue;
         if (f.key >= to) return;
         const opened = openStoredFrame(f.payload, this.keys);

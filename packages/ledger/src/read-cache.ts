@@ -66,3 +66,87 @@ export class ReadCache {
     this.bytes = 0;
   }
 }
+
+/** One durable frame kept in memory by {@link RecentFrames}. */
+export interface RecentFrame {
+  readonly firstLeaf: number;
+  /** The frame's leaves (the writer's own buffers: never handed out, only copied). */
+  readonly leaves: readonly Uint8Array[];
+  readonly hashes: readonly Uint8Array[];
+  readonly batchIndex: number;
+  readonly blockHash: string;
+  /** Bytes of `leaves`. */
+  readonly bytes: number;
+}
+
+/**
+ * The newest durable frames of a log as the writer built them, bounded by bytes: the search
+ * indexer follows the tail of the log, and reading it back from the segment (read, CRC, AES-GCM,
+ * snappy, chain hash) costs the main thread again what writing it did. Frames are pushed in leaf
+ * order, contiguous; the oldest are dropped first. A budget of 0 keeps nothing.
+ */
+export class RecentFrames {
+  private readonly maxBytes: number;
+  private frames: RecentFrame[] = [];
+  private head = 0;
+  private bytes = 0;
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+
+  /** Keeps a frame that just became durable (the next in leaf order). */
+  push(frame: RecentFrame): void {
+    if (frame.bytes > this.maxBytes) {
+      this.clear();
+      return;
+    }
+    this.frames.push(frame);
+    this.bytes += frame.bytes;
+    while (this.bytes > this.maxBytes) this.bytes -= this.frames[this.head++]!.bytes;
+    // Compact now and then instead of shifting on every drop.
+    if (this.head > 64 && this.head * 2 > this.frames.length) {
+      this.frames = this.frames.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** First leaf held, or `undefined` when empty. */
+  get firstLeaf(): number | undefined {
+    return this.frames[this.head]?.firstLeaf;
+  }
+
+  /** The frame holding `leafIndex`, if it is still kept. */
+  frameOf(leafIndex: number): RecentFrame | undefined {
+    let lo = this.head;
+    let hi = this.frames.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const f = this.frames[mid]!;
+      if (leafIndex < f.firstLeaf) hi = mid - 1;
+      else if (leafIndex >= f.firstLeaf + f.leaves.length) lo = mid + 1;
+      else return f;
+    }
+    return undefined;
+  }
+
+  /** A cache entry for `leafIndex` (fresh copies of the bytes), if its frame is still kept. */
+  get(leafIndex: number): CachedLeaf | undefined {
+    const f = this.frameOf(leafIndex);
+    if (f === undefined) return undefined;
+    const i = leafIndex - f.firstLeaf;
+    return {
+      leaf: Buffer.from(f.leaves[i]!),
+      leafHash: Buffer.from(f.hashes[i]!),
+      batchIndex: f.batchIndex,
+      blockHash: f.blockHash,
+    };
+  }
+
+  /** Drops everything. */
+  clear(): void {
+    this.frames = [];
+    this.head = 0;
+    this.bytes = 0;
+  }
+}

@@ -787,11 +787,23 @@ export class SegmentStore implements SegmentSource {
     return readFrameAt(fh, segmentPath(this.dir, segment), offset, size, bytesHint);
   }
 
-  /** Iterates the frames of one segment in file order. */
-  async *iterateFrames(segment: number): AsyncGenerator<FrameRead> {
+  /**
+   * Iterates the frames of one segment in file order, from the frame at `fromOffset` (a frame
+   * offset, e.g. from {@link locate}; default: the first frame). Frames before it are not read.
+   */
+  async *iterateFrames(segment: number, fromOffset = 0): AsyncGenerator<FrameRead> {
     const index = await this.frameIndex(segment);
-    for (let i = 0; i < index.offsets.length; i++) {
-      yield await this.readFrame(segment, index.offsets[i]!);
+    const offsets = index.offsets;
+    let lo = 0;
+    let hi = offsets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (offsets[mid]! < fromOffset) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < offsets.length; i++) {
+      const next = offsets[i + 1];
+      yield await this.readFrame(segment, offsets[i]!, next === undefined ? undefined : next - offsets[i]!);
     }
   }
 

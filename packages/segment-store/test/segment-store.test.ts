@@ -53,6 +53,13 @@ describe('segment-store', () => {
         expect(f.payload).toEqual(plain.payload);
         expect(f.next).toBe(plain.next);
       }
+      // Iterating from a frame's offset yields it and the rest of its segment, nothing before.
+      const rest: number[] = [];
+      for await (const f of store.iterateFrames(at.segment, at.offset)) rest.push(f.key);
+      const all: number[] = [];
+      for await (const f of store.iterateFrames(at.segment)) all.push(f.key);
+      expect(rest[0]).toBe(k);
+      expect(rest).toEqual(all.slice(all.indexOf(k)));
     }
     await store.close();
   });
