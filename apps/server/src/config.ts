@@ -44,6 +44,8 @@ export interface ServeConfig {
   readonly ledger: Omit<LedgerOptions, 'dir' | 'onNotice'>;
   /** Search indexer settings from the config file. */
   readonly indexer: { readonly pollIntervalMs?: number };
+  /** Search index settings from the config file (`maxScanRows`: the scan budget of one page). */
+  readonly index: { readonly maxScanRows?: number };
   /** The config file read, if any (absolute). */
   readonly configFile: string | undefined;
 }
@@ -121,6 +123,7 @@ export function resolveServeConfig(inputs: ServeInputs, env: NodeJS.ProcessEnv):
       fromFile.index?.poll_interval_ms === undefined
         ? {}
         : { pollIntervalMs: fromFile.index.poll_interval_ms },
+    index: fromFile.index?.max_scan_rows === undefined ? {} : { maxScanRows: fromFile.index.max_scan_rows },
     configFile: file?.path,
   };
 }
@@ -145,7 +148,7 @@ export interface ConfigFile {
     idempotency_window?: number;
     read_cache_mb?: number;
   };
-  index?: { poll_interval_ms?: number };
+  index?: { poll_interval_ms?: number; max_scan_rows?: number };
 }
 
 const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum }) as const;
@@ -197,7 +200,7 @@ const CONFIG_FILE_SCHEMA = {
     index: {
       type: 'object',
       additionalProperties: false,
-      properties: { poll_interval_ms: int(1, 60_000) },
+      properties: { poll_interval_ms: int(1, 60_000), max_scan_rows: int(100, 100_000_000) },
     },
   },
 } as const;

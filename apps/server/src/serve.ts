@@ -101,7 +101,7 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
     // Derived and rebuildable (`sealog reindex`); it follows durable records in the background.
     // Writes (inserts, checkpoints, erasures) run on the index's own worker thread; searches read
     // through a read-only connection here and never wait for a write transaction.
-    index = await openWorkerSearchIndex({ path: join(config.dataDir, INDEX_FILE) });
+    index = await openWorkerSearchIndex({ path: join(config.dataDir, INDEX_FILE), ...config.index });
     let lastIndexError = '';
     indexer = createIndexer({
       ...config.indexer,

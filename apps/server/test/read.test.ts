@@ -564,3 +564,48 @@ describe('with an index that lags (polled once a minute)', () => {
     expect(bob.json.records.length).toBeGreaterThan(0);
   });
 });
+
+describe('search scan budget (index.max_scan_rows)', () => {
+  it('pages a rare filter the index cannot narrow in bounded steps, finding every record', async () => {
+    const small = mkdtempSync(join(tmpdir(), 'sealog-read-budget-'));
+    const config = resolveServeConfig(
+      { dataDir: small, port: '0', grpcPort: '0' },
+      { SEALOG_ADMIN_KEY: ADMIN },
+    );
+    const s = await startServer(
+      { ...config, index: { maxScanRows: 7 } },
+      { logger: false, onNotice: () => {}, processMetrics: false },
+    );
+    try {
+      const a = await call(s.url, 'POST', '/api/v1/events', { key: ADMIN, body: { events: ACME } });
+      expect(a.status).toBe(200);
+      for (
+        let i = 0;
+        i < 100 &&
+        (await call(s.url, 'GET', '/api/v1/tenants/acme/audit-logs?limit=1000', { key: ADMIN })).json.records
+          .length < 60;
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // `result` alone: checked on 7 index entries per page, newest first.
+      const first = await call(s.url, 'GET', '/api/v1/tenants/acme/audit-logs?result=failure&limit=50', {
+        key: ADMIN,
+      });
+      expect(first.status).toBe(200);
+      expect(first.json.records.length).toBeLessThan(50);
+      expect(first.json.next_cursor).not.toBeNull();
+      const prevBase = base;
+      base = s.url;
+      try {
+        const all = await allPages('/api/v1/tenants/acme/audit-logs?result=failure&limit=50', ADMIN);
+        expect(all).toEqual(expectIds((e) => e.result === 'failure').reverse());
+      } finally {
+        base = prevBase;
+      }
+    } finally {
+      await s.close();
+      rmSync(small, { recursive: true, force: true });
+    }
+  });
+});

@@ -70,7 +70,17 @@ export interface SearchIndexOptions {
    * commits (names, logs, watermarks, bulk-load state).
    */
   readonly readOnly?: boolean;
+  /**
+   * Most index entries one search page examines when some of its filters are not in the index it
+   * walks (e.g. only `category` or `result`; default {@link DEFAULT_MAX_SCAN_ROWS}). A page that
+   * reaches it returns the hits found so far — possibly none — with a cursor to continue the scan,
+   * so no query holds the thread for long whatever the data.
+   */
+  readonly maxScanRows?: number;
 }
+
+/** Default of {@link SearchIndexOptions.maxScanRows}: ~10–30 ms of scanning on our machines. */
+export const DEFAULT_MAX_SCAN_ROWS = 20_000;
 
 /** A search over one tenant's records (CONTRACT §2 `audit-logs`). All filters are equalities. */
 export interface SearchQuery {
@@ -200,7 +210,11 @@ export class SearchIndex {
   private readonly stagedNames = new Map<string, number>();
   private readonly stagedLogs = new Map<string, LogState>();
   /** Search statements by shape (filters present, bounds, cursor, order); built on first use. */
-  private readonly searchStatements = new Map<number, Statement>();
+  private readonly searchStatements = new Map<
+    number,
+    { statement: Statement; boundary: Statement | undefined; residual: number[] }
+  >();
+  private readonly maxScanRows: number;
   private readonly insertRow: Statement;
   private readonly insertEvent: Statement;
   private readonly insertName: Statement;
@@ -222,6 +236,11 @@ export class SearchIndex {
     if (typeof path !== 'string' || path.length === 0 || path === ':memory:') {
       throw new IndexError('BAD_ARGUMENT', `path: expected a file path, got ${JSON.stringify(path)}`);
     }
+    const maxScanRows = options.maxScanRows ?? DEFAULT_MAX_SCAN_ROWS;
+    if (!Number.isSafeInteger(maxScanRows) || maxScanRows < 1) {
+      throw new IndexError('BAD_ARGUMENT', `maxScanRows: expected an integer ≥ 1, got ${maxScanRows}`);
+    }
+    this.maxScanRows = maxScanRows;
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     const mmapBytes = options.mmapBytes ?? DEFAULT_MMAP_BYTES;
     const pageBytes = options.pageBytes ?? DEFAULT_PAGE_BYTES;
@@ -490,8 +509,8 @@ export class SearchIndex {
         : this.cursorPosition(decodeCursor(query.cursor, 'search', order));
     const tenant = this.names.get(query.tenantId);
     if (tenant === undefined) return emptyPage();
-    const params: unknown[] = [tenant];
     let shape = order === 'desc' ? DESC_BIT : 0;
+    const bounds: unknown[] = new Array(FILTERS.length);
     for (let i = 0; i < FILTERS.length; i++) {
       const value = query[FILTERS[i]!];
       if (value === undefined) continue;
@@ -504,8 +523,13 @@ export class SearchIndex {
           if (bound === undefined) return emptyPage();
         }
       }
-      params.push(bound);
+      bounds[i] = bound;
       shape |= 1 << i;
+    }
+    const residual = residualFilters(shape);
+    const params: unknown[] = [tenant];
+    for (let i = 0; i < FILTERS.length; i++) {
+      if (shape & (1 << i) && !residual.includes(i)) params.push(bounds[i]);
     }
     if (start !== undefined) {
       params.push(start);
@@ -519,14 +543,40 @@ export class SearchIndex {
       params.push(after.time, after.position);
       shape |= CURSOR_BIT;
     }
-    params.push(limit + 1);
-    let statement = this.searchStatements.get(shape);
-    if (statement === undefined) {
-      statement = this.db.prepare(searchSql(shape)).raw(true);
-      this.searchStatements.set(shape, statement);
+    let prepared = this.searchStatements.get(shape);
+    if (prepared === undefined) {
+      prepared = {
+        statement: this.db.prepare(searchSql(shape)).raw(true),
+        boundary: residual.length === 0 ? undefined : this.db.prepare(boundarySql(shape)).raw(true),
+        residual,
+      };
+      this.searchStatements.set(shape, prepared);
     }
-    const found = this.guard('search', () => statement.all(...params) as [number, number][]);
-    return this.page(found, limit, 'search', order);
+    const { statement, boundary } = prepared;
+    if (boundary === undefined) {
+      params.push(limit + 1);
+      const found = this.guard('search', () => statement.all(...params) as [number, number][]);
+      return this.page(found, limit, 'search', order);
+    }
+    // Filters the index cannot narrow are checked on at most `maxScanRows` entries read in order.
+    const narrow = params.slice();
+    params.push(this.maxScanRows, ...residual.map((i) => bounds[i]), limit + 1);
+    return this.guard('search', () => {
+      const found = statement.all(...params) as [number, number][];
+      const page = this.page(found, limit, 'search', order);
+      if (found.length > limit) return page;
+      // Budget spent before the page filled? Then continue after the last entry examined.
+      const last = boundary.get(...narrow, this.maxScanRows - 1) as [number, number] | undefined;
+      if (last === undefined) return page;
+      return {
+        hits: page.hits,
+        nextCursor: encodeCursor('search', order, {
+          time: last[1],
+          logId: this.logIdOf(logCodeOf(last[0])),
+          leafIndex: leafIndexOf(last[0]),
+        }),
+      };
+    });
   }
 
   /**
@@ -841,23 +891,56 @@ function emptyPage(): SearchPage {
  * after `LIMIT` rows (docs/INDEX.md "Query plans"). Other filters are checked on the rows read.
  */
 function searchSql(shape: number): string {
+  const residual = residualFilters(shape);
+  const desc = (shape & DESC_BIT) !== 0;
+  const dir = desc ? 'DESC' : 'ASC';
+  if (residual.length === 0) {
+    return `SELECT pos, occurred_at FROM entries INDEXED BY ${indexOf(shape).index}
+    WHERE ${narrowWhere(shape).join(' AND ')} ORDER BY occurred_at ${dir}, pos ${dir} LIMIT ?`;
+  }
+  // The inner LIMIT is the scan budget: the outer WHERE cannot be pushed into it (SQL semantics).
+  const columns = ['pos', 'occurred_at', ...residual.map((i) => COLUMNS[i]!)].join(', ');
+  return `SELECT pos, occurred_at FROM (SELECT ${columns} FROM entries INDEXED BY ${indexOf(shape).index}
+    WHERE ${narrowWhere(shape).join(' AND ')} ORDER BY occurred_at ${dir}, pos ${dir} LIMIT ?)
+    WHERE ${residual.map((i) => `${COLUMNS[i]} = ?`).join(' AND ')} ORDER BY occurred_at ${dir}, pos ${dir} LIMIT ?`;
+}
+
+/** SQL of the last entry a budgeted search page may examine (`OFFSET budget − 1`). */
+function boundarySql(shape: number): string {
+  const dir = (shape & DESC_BIT) !== 0 ? 'DESC' : 'ASC';
+  return `SELECT pos, occurred_at FROM entries INDEXED BY ${indexOf(shape).index}
+    WHERE ${narrowWhere(shape).join(' AND ')} ORDER BY occurred_at ${dir}, pos ${dir} LIMIT 1 OFFSET ?`;
+}
+
+/** The conditions of `shape` its index narrows, plus time bounds and cursor. */
+function narrowWhere(shape: number): string[] {
+  const residual = residualFilters(shape);
   const where = ['tenant = ?'];
-  for (let i = 0; i < COLUMNS.length; i++) if (shape & (1 << i)) where.push(`${COLUMNS[i]} = ?`);
+  for (let i = 0; i < COLUMNS.length; i++) {
+    if (shape & (1 << i) && !residual.includes(i)) where.push(`${COLUMNS[i]} = ?`);
+  }
   if (shape & START_BIT) where.push('occurred_at >= ?');
   if (shape & END_BIT) where.push('occurred_at < ?');
   const desc = (shape & DESC_BIT) !== 0;
   if (shape & CURSOR_BIT) where.push(`(occurred_at, pos) ${desc ? '<' : '>'} (?, ?)`);
-  const index =
-    shape & TOKEN_BIT
-      ? 'entries_subject'
-      : (shape & (RESOURCE_TYPE_BIT | RESOURCE_ID_BIT)) === (RESOURCE_TYPE_BIT | RESOURCE_ID_BIT)
-        ? 'entries_resource'
-        : shape & ACTION_BIT
-          ? 'entries_action'
-          : 'entries_time';
-  const dir = desc ? 'DESC' : 'ASC';
-  return `SELECT pos, occurred_at FROM entries INDEXED BY ${index} WHERE ${where.join(' AND ')}
-    ORDER BY occurred_at ${dir}, pos ${dir} LIMIT ?`;
+  return where;
+}
+
+/** The index a search shape walks, and the filter bits its key narrows (equality prefix). */
+function indexOf(shape: number): { index: string; covers: number } {
+  if (shape & TOKEN_BIT) return { index: 'entries_subject', covers: TOKEN_BIT };
+  const resource = RESOURCE_TYPE_BIT | RESOURCE_ID_BIT;
+  if ((shape & resource) === resource) return { index: 'entries_resource', covers: resource };
+  if (shape & ACTION_BIT) return { index: 'entries_action', covers: ACTION_BIT };
+  return { index: 'entries_time', covers: 0 };
+}
+
+/** Filter positions (in FILTERS order) of `shape` that its index does not narrow. */
+function residualFilters(shape: number): number[] {
+  const { covers } = indexOf(shape);
+  const out: number[] = [];
+  for (let i = 0; i < FILTERS.length; i++) if (shape & (1 << i) && !(covers & (1 << i))) out.push(i);
+  return out;
 }
 
 /** SQL of a resource history page: covered by `entries_history`, read in order. */
