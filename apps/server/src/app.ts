@@ -96,6 +96,9 @@ export function createApp(options: AppOptions): FastifyInstance {
   const metrics = new ServerMetrics(ledger, {
     defaultMetrics: options.processMetrics !== false,
     ...(options.indexLag === undefined ? {} : { indexLag: options.indexLag }),
+    ...('writerRestarts' in options.index
+      ? { indexWriterRestarts: () => (options.index as { writerRestarts: number }).writerRestarts }
+      : {}),
   });
   // Before any route: the document is built from every route registered after this call.
   const openapi = collectOpenApi(app, options.version ?? '0.0.0');

@@ -34,7 +34,10 @@ export class ServerMetrics {
   private readonly requestEvents: Histogram;
   private readonly requestSeconds: Histogram<'method' | 'route' | 'status_code'>;
 
-  constructor(ledger: Ledger, options: { defaultMetrics?: boolean; indexLag?: () => number } = {}) {
+  constructor(
+    ledger: Ledger,
+    options: { defaultMetrics?: boolean; indexLag?: () => number; indexWriterRestarts?: () => number } = {},
+  ) {
     const registers = [this.registry];
     this.events = new Counter({
       name: 'sealog_events_total',
@@ -123,6 +126,17 @@ export class ServerMetrics {
         registers,
         collect() {
           this.set(indexLag());
+        },
+      });
+    }
+    const restarts = options.indexWriterRestarts;
+    if (restarts !== undefined) {
+      new Gauge({
+        name: 'sealog_index_writer_restarts',
+        help: 'Index writer threads started again after one died (searches lag meanwhile).',
+        registers,
+        collect() {
+          this.set(restarts());
         },
       });
     }

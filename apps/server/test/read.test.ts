@@ -497,6 +497,7 @@ describe('with an index that lags (polled once a minute)', () => {
     expect(got.json.record.leaf_index).toBe(r.json.results[0].leaf_index);
     const metrics = await call(lag.url, 'GET', '/metrics');
     expect(metrics.text).toMatch(/^sealog_index_lag_records [1-9]/m);
+    expect(metrics.text).toMatch(/^sealog_index_writer_restarts 0$/m);
   });
 
   it('reports broken_at when the history the index lists skips a record of the entity chain', async () => {

@@ -107,34 +107,97 @@ export async function openWorkerSearchIndex(options: SearchIndexOptions): Promis
 export class WorkerSearchIndex {
   /** The index file. */
   readonly path: string;
-  private readonly worker: Worker;
+  private readonly options: SearchIndexOptions;
+  private worker: Worker;
   private reader: SearchIndex | undefined = undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
-  /** Set when the writer thread died: every later write fails with it. */
+  /**
+   * Set when the writer thread died: writes fail with it until a new writer thread starts (the
+   * first write {@link restartDelayMs} after the death starts one; the delay doubles per failed
+   * start up to {@link MAX_RESTART_DELAY_MS}).
+   */
   private failure: IndexError | undefined = undefined;
+  private failedAt = 0;
+  private restartDelayMs = FIRST_RESTART_DELAY_MS;
+  private restarting: Promise<void> | undefined = undefined;
+  private restarts = 0;
   private closing: Promise<void> | undefined = undefined;
-  private readonly exited: Promise<void>;
+  private exited: Promise<void>;
   private onStart: ((m: WriteResponse | IndexError) => void) | undefined = undefined;
 
   private constructor(options: SearchIndexOptions) {
     this.path = options.path;
+    this.options = options;
+    this.worker = this.spawn();
+    this.exited = this.exitOf(this.worker);
+  }
+
+  /** Starts a writer thread and wires its events (stale threads' events are ignored). */
+  private spawn(): Worker {
     // Plain fields only: the options object is cloned into the thread.
-    const writerOptions: SearchIndexOptions = { ...options, readOnly: false };
-    this.worker = startWriter({ options: writerOptions });
-    this.exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    this.worker.on('message', (m: WriteResponse) => this.onMessage(m));
-    this.worker.on('error', (error) =>
+    const writerOptions: SearchIndexOptions = { ...this.options, readOnly: false };
+    const worker = startWriter({ options: writerOptions });
+    worker.on('message', (m: WriteResponse) => {
+      if (worker === this.worker) this.onMessage(m);
+    });
+    worker.on('error', (error) => {
+      if (worker !== this.worker) return;
       this.fail(
         new IndexError('FAILED', `${this.path}: index writer thread failed: ${error.message}`, {
           cause: error,
         }),
-      ),
-    );
-    this.worker.on('exit', (code) => {
-      if (this.closing === undefined)
+      );
+    });
+    worker.on('exit', (code) => {
+      if (worker === this.worker && this.closing === undefined)
         this.fail(new IndexError('FAILED', `${this.path}: index writer thread exited (code ${code})`));
     });
+    return worker;
+  }
+
+  private exitOf(worker: Worker): Promise<void> {
+    return new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  }
+
+  /** Writer threads started after a death (for metrics and tests). */
+  get writerRestarts(): number {
+    return this.restarts;
+  }
+
+  /** Starts a new writer thread after a death; clears the failure once it opened the file. */
+  private restartWriter(): Promise<void> {
+    this.restarting ??= (async () => {
+      try {
+        await this.worker.terminate().catch(() => {});
+        const worker = this.spawn();
+        this.worker = worker;
+        this.exited = this.exitOf(worker);
+        const started = await new Promise<WriteResponse | IndexError>((resolve) => {
+          this.onStart = resolve;
+        });
+        this.onStart = undefined;
+        if (started instanceof IndexError || started.type !== 'ready') {
+          throw started instanceof IndexError
+            ? started
+            : new IndexError('FAILED', `${this.path}: index writer thread did not restart`);
+        }
+        worker.unref();
+        this.failure = undefined;
+        this.restartDelayMs = FIRST_RESTART_DELAY_MS;
+        this.restarts++;
+      } catch (error) {
+        this.failedAt = Date.now();
+        this.restartDelayMs = Math.min(this.restartDelayMs * 2, MAX_RESTART_DELAY_MS);
+        this.failure =
+          error instanceof IndexError
+            ? error
+            : new IndexError('FAILED', `${this.path}: index writer restart failed`, { cause: error });
+      } finally {
+        this.restarting = undefined;
+      }
+    })();
+    return this.restarting;
   }
 
   /** Starts the writer thread, waits until it opened the file, then opens the read connection. */
@@ -181,16 +244,26 @@ export class WorkerSearchIndex {
   }
 
   private fail(error: IndexError): void {
+    if (this.failure === undefined) this.failedAt = Date.now();
     this.failure ??= error;
     this.onStart?.(error);
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
   }
 
-  /** Posts a request; resolves with the writer's answer. */
-  private post(request: WriteRequest, transfer: ArrayBuffer[] = []): Promise<number> {
-    if (this.closing !== undefined) return Promise.reject(closedError(this.path));
-    if (this.failure !== undefined) return Promise.reject(this.failure);
+  /**
+   * Posts a request; resolves with the writer's answer. After the writer thread died, a request
+   * made once the restart delay has passed starts a new thread first (the index file is
+   * consistent: the dead thread's open transaction rolled back; callers such as the indexer
+   * resume from the committed watermarks).
+   */
+  private async post(request: WriteRequest, transfer: ArrayBuffer[] = []): Promise<number> {
+    if (this.closing !== undefined) throw closedError(this.path);
+    if (this.failure !== undefined && Date.now() - this.failedAt >= this.restartDelayMs) {
+      await this.restartWriter();
+      if (this.closing !== undefined) throw closedError(this.path);
+    }
+    if (this.failure !== undefined) throw this.failure;
     return new Promise<number>((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(request.id, { resolve, reject });
@@ -317,6 +390,10 @@ export class WorkerSearchIndex {
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
+        // A restart in progress finishes (or fails) first; a dead or half-started thread is
+        // terminated below.
+        await this.restarting;
+        if (this.failure !== undefined) await this.worker.terminate().catch(() => {});
         if (this.failure === undefined) {
           const id = this.nextId++;
           await new Promise<number>((resolve, reject) => {
@@ -335,12 +412,18 @@ export class WorkerSearchIndex {
 
   /**
    * Kills the writer thread at once, as a crash would: the transaction in flight rolls back, the
-   * writes queued behind it are lost and reject with `FAILED`. For crash tests; reopen afterwards.
+   * writes queued behind it are lost and reject with `FAILED`; a write a restart delay later starts
+   * a new writer thread. For crash tests.
    */
   async crashWriter(): Promise<void> {
     await this.worker.terminate();
   }
 }
+
+/** Delay before the first restart of a dead writer thread, ms (doubles per failed restart). */
+const FIRST_RESTART_DELAY_MS = 1000;
+/** Longest delay between restarts of a dead writer thread, ms. */
+const MAX_RESTART_DELAY_MS = 30_000;
 
 function closedError(path: string): IndexError {
   return new IndexError('CLOSED', `${path}: index closed`);

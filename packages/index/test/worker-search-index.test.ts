@@ -113,6 +113,43 @@ describe('WorkerSearchIndex', () => {
     await ledger.close();
   });
 
+  it('starts a new writer thread after one died, and the indexer catches up without reopening', async () => {
+    const dir = tempDir();
+    const ledger = await openLedger(dir);
+    await ledger.append(Array.from({ length: 500 }, (_, i) => auditEvent(i)));
+    const index = await openWorkerSearchIndex({ path: indexPath(dir) });
+    const errors: unknown[] = [];
+    const indexer = createIndexer({
+      ledger,
+      index,
+      chunkRows: 100,
+      pollIntervalMs: 20,
+      onError: (e) => errors.push(e),
+    });
+    try {
+      await indexer.catchUp();
+      expect(index.stats().rows).toBe(500);
+      await index.crashWriter();
+      await ledger.append(Array.from({ length: 300 }, (_, i) => auditEvent(500 + i)));
+      // Within the restart delay writes fail; the background loop retries until a new thread runs.
+      indexer.start();
+      await vi.waitFor(() => expect(index.stats().rows).toBe(800), { timeout: 15_000, interval: 100 });
+      expect(index.writerRestarts).toBe(1);
+      expect(errors.length).toBeGreaterThan(0);
+      expect(leaves(index)).toEqual(Array.from({ length: 800 }, (_, i) => i));
+      // The new thread serves erasures too.
+      const t = actorToken(ledger, 'tenant-0', 'user-0');
+      await index.eraseSubject('tenant-0', t);
+      expect(index.search({ tenantId: 'tenant-0', subjectToken: t, limit: 10, order: 'desc' }).hits).toEqual(
+        [],
+      );
+    } finally {
+      await indexer.stop();
+      await index.close();
+      await ledger.close();
+    }
+  });
+
   it('orders an erasure between the inserts around it: later rows never carry the erased token', async () => {
     const dir = tempDir();
     const index = await openWorkerSearchIndex({ path: join(dir, 'search.db') });
