@@ -63,11 +63,21 @@ export function readSnapshot(dir: string): StateSnapshot | undefined {
   return { size, heads: headMap, idempotency: idemMap };
 }
 
-/** Writes a snapshot atomically. */
-export async function writeSnapshot(dir: string, snapshot: StateSnapshot): Promise<void> {
+/** Encodes a snapshot (synchronous, O(entries): the part that holds the calling thread). */
+export function encodeSnapshot(snapshot: StateSnapshot): Uint8Array {
   const heads: [string, number, Uint8Array][] = [];
   for (const [k, v] of snapshot.heads) heads.push([k, v.leafIndex, v.leafHash]);
   const idem: [string, number, Uint8Array][] = [];
   for (const [k, v] of snapshot.idempotency) idem.push([k, v.leafIndex, v.leafHash]);
-  await writeFileAtomic(join(dir, SNAPSHOT_FILE), pack([SNAPSHOT_VERSION, snapshot.size, heads, idem]));
+  return pack([SNAPSHOT_VERSION, snapshot.size, heads, idem]);
+}
+
+/** Writes an encoded snapshot atomically (temp + fsync + rename + fsync(dir)). */
+export async function writeSnapshotBytes(dir: string, bytes: Uint8Array): Promise<void> {
+  await writeFileAtomic(join(dir, SNAPSHOT_FILE), bytes);
+}
+
+/** Writes a snapshot atomically. */
+export async function writeSnapshot(dir: string, snapshot: StateSnapshot): Promise<void> {
+  await writeSnapshotBytes(dir, encodeSnapshot(snapshot));
 }
