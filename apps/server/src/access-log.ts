@@ -7,6 +7,8 @@
  * Privacy: the filter is stored as metadata without personal data — an actor id appears only as
  * its blind token, an erased subject only as its blind token.
  */
+import type { StoredRecord } from '@sealog/codec';
+import type { Erasure } from '@sealog/index';
 import type { Ledger } from '@sealog/ledger';
 import type { Principal } from './api-keys';
 
@@ -106,11 +108,7 @@ export class AccessLog {
           actor: { id: actorId, type: 'service' },
           action,
           category:
-            action === 'sealog.subject.erase'
-              ? 'delete'
-              : action.startsWith('sealog.api_key.')
-                ? 'admin'
-                : 'read',
+            action === ERASE_ACTION ? 'delete' : action.startsWith('sealog.api_key.') ? 'admin' : 'read',
           resource: { type: ACCESS_RESOURCE_TYPE, id: tenantId },
           result: 'success',
           context: { component: 'sealog-server' },
@@ -123,4 +121,20 @@ export class AccessLog {
     );
     return result!.event_id;
   }
+}
+
+/** Action of the access event recorded (durably) before a subject erasure. */
+export const ERASE_ACTION = 'sealog.subject.erase';
+
+/**
+ * The erasure a stored record announces, for the search indexer: an access event
+ * `sealog.subject.erase` (only the server writes `sealog.*` actions: clients get 400) carries the
+ * subject's blind token as `subject_token` (hex). Indexing the record erases the token in the
+ * index, so an erasure interrupted after the key shred still reaches the index.
+ */
+export function erasureOf(record: StoredRecord): Erasure | undefined {
+  if (record.action !== ERASE_ACTION || record.resource.type !== ACCESS_RESOURCE_TYPE) return undefined;
+  const hex = record.metadata?.subject_token;
+  if (typeof hex !== 'string' || !/^[0-9a-f]{32}$/.test(hex)) return undefined;
+  return { tenantId: record.tenant_id, subjectToken: Buffer.from(hex, 'hex') };
 }

@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { createIndexer, openSearchIndex, reindex } from '@sealog/index';
 import { createLedger, type Ledger, LedgerError } from '@sealog/ledger';
 import cliProgress from 'cli-progress';
-import { AccessLog } from './access-log';
+import { AccessLog, erasureOf } from './access-log';
 import { ApiKeyStore, isRole, isTenantScope, type Role } from './api-keys';
 import { DEFAULT_DATA_DIR } from './config';
 import { ConfigError, HttpError } from './errors';
@@ -108,7 +108,7 @@ export async function runReindexCommand(
         // The rows count of the index is its progress; read it a few times per second.
         timer = setInterval(() => b.update(Math.min(total, index.stats().rows)), 250);
       }
-      await reindex(ledger, index, { isErased: isErasedIn(ledger) });
+      await reindex(ledger, index, { isErased: isErasedIn(ledger), erasureOf });
     } finally {
       if (timer !== undefined) clearInterval(timer);
       bar?.stop();
@@ -176,7 +176,7 @@ export async function runExportCommand(
     const ledger = await openLedger(dir);
     const index = openSearchIndex({ path: join(dir, INDEX_FILE) });
     try {
-      const indexer = createIndexer({ ledger, index, isErased: isErasedIn(ledger) });
+      const indexer = createIndexer({ ledger, index, isErased: isErasedIn(ledger), erasureOf });
       try {
         await indexer.catchUp();
       } finally {

@@ -12,7 +12,7 @@ import type { SearchHit } from '@sealog/index';
 import { type Ledger, LedgerError, type ReadRecord, subjectStoreIdOfToken } from '@sealog/ledger';
 import { hashLeaf } from '@sealog/merkle';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type AccessLog, apiKeyActor, isReservedActor } from './access-log';
+import { type AccessLog, apiKeyActor, ERASE_ACTION, isReservedActor } from './access-log';
 import type { Principal, Role } from './api-keys';
 import { HttpError } from './errors';
 import { type ExportFormat, startExport } from './export-stream';
@@ -504,7 +504,7 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadRoutesDeps): 
       const eventId = await access.record(
         apiKeyActor(principal),
         tenant,
-        'sealog.subject.erase',
+        ERASE_ACTION,
         { subject_token: Buffer.from(token).toString('hex'), key_existed: existed },
         'durable',
       );

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createIndexer, type Indexer, openWorkerSearchIndex, type WorkerSearchIndex } from '@sealog/index';
 import { createLedger, type Ledger, type LedgerOptions, subjectStoreIdOfToken } from '@sealog/ledger';
 import type { FastifyInstance } from 'fastify';
+import { erasureOf } from './access-log';
 import { ApiKeyStore } from './api-keys';
 import { createApp, type ServerState } from './app';
 import { resolveServeConfig, type ServeConfig, type ServeInputs } from './config';
@@ -111,6 +112,7 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
       // Records of erased subjects are indexed without their token, also when the index file is
       // rebuilt from scratch (the erasures are remembered in the key store, not only here).
       isErased: isErasedIn(ledger),
+      erasureOf,
       onError: (error) => {
         const message = (error as Error).message;
         if (message !== lastIndexError) notice(`search index: ${message} (retrying)`);

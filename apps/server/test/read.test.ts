@@ -610,3 +610,75 @@ describe('search scan budget (index.max_scan_rows)', () => {
     }
   });
 });
+
+describe('erasure interrupted before the index update (crash window)', () => {
+  it('reaches the index when the durable erasure event is indexed, and after a rebuild', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'sealog-read-erase-'));
+    const config = resolveServeConfig(
+      { dataDir: own, port: '0', grpcPort: '0' },
+      { SEALOG_ADMIN_KEY: ADMIN },
+    );
+    const options = { logger: false, onNotice: () => {}, processMetrics: false } as const;
+    let s = await startServer(config, options);
+    const actorHits = async () =>
+      (
+        await call(s.url, 'GET', '/api/v1/tenants/acme/audit-logs?actor_id=bob-7q2m&limit=1000', {
+          key: ADMIN,
+        })
+      ).json.records.length as number;
+    try {
+      expect(
+        (await call(s.url, 'POST', '/api/v1/events', { key: ADMIN, body: { events: ACME } })).status,
+      ).toBe(200);
+      await s.indexer.catchUp();
+      expect(await actorHits()).toBe(20);
+      // What the erase route does, minus its last step (index.eraseSubject), as if the process died
+      // right after the shred: the durable erasure event, then the key shred.
+      const token = s.ledger.keyMaterial.subjectToken('acme', 'bob-7q2m');
+      await s.ledger.append(
+        [
+          {
+            tenant_id: 'acme',
+            occurred_at: Date.now(),
+            actor: { id: 'api-key:test', type: 'service' },
+            action: 'sealog.subject.erase',
+            category: 'delete',
+            resource: { type: 'sealog.audit_log', id: 'acme' },
+            metadata: { subject_token: Buffer.from(token).toString('hex'), key_existed: true },
+          },
+        ],
+        { wait: 'durable' },
+      );
+      await s.ledger.eraseSubject('acme', 'bob-7q2m');
+      await s.indexer.catchUp();
+      expect(await actorHits()).toBe(0);
+      // A client cannot announce erasures: sealog.* actions are refused at ingest.
+      const forged = await call(s.url, 'POST', '/api/v1/events', {
+        key: ADMIN,
+        body: {
+          ...acmeEvent(1),
+          event_id: 'forged',
+          action: 'sealog.subject.erase',
+          metadata: { subject_token: 'ab'.repeat(16) },
+        },
+      });
+      expect(forged.status).toBe(400);
+      // The index file lost and rebuilt from the logs (sealog reindex): the erasure is replayed.
+      await s.close();
+      rmSync(join(own, 'index'), { recursive: true, force: true });
+      s = await startServer(config, options);
+      await s.indexer.catchUp();
+      expect(await actorHits()).toBe(0);
+      expect(
+        (
+          await call(s.url, 'GET', '/api/v1/tenants/acme/audit-logs?actor_id=alice-9f3k&limit=1000', {
+            key: ADMIN,
+          })
+        ).json.records.length,
+      ).toBe(20);
+    } finally {
+      await s.close();
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+});

@@ -16,6 +16,7 @@ export {
   DEFAULT_MAX_CHUNKS_IN_FLIGHT,
   DEFAULT_MAX_RETRY_MS,
   DEFAULT_POLL_INTERVAL_MS,
+  type Erasure,
   Indexer,
   type IndexerOptions,
   type IndexLag,

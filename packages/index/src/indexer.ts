@@ -106,6 +106,21 @@ export interface IndexerOptions {
    * unsearchable by actor even in an index rebuilt from scratch (a new file knows no erasures).
    */
   readonly isErased?: IsErased;
+  /**
+   * Recognizes records that announce an erasure (the server's `sealog.subject.erase` access
+   * events carry the subject's blind token): once such a record is indexed, the subject's token
+   * is erased in the index too (after the rows before it). So an erasure interrupted between the
+   * key shred and the index update — a crash — still reaches the index when its durable record
+   * is indexed, and an index rebuilt from the logs replays every erasure.
+   */
+  readonly erasureOf?: (record: StoredRecord) => Erasure | undefined;
+}
+
+/** A subject erasure announced by a record (see {@link IndexerOptions.erasureOf}). */
+export interface Erasure {
+  readonly tenantId: string;
+  /** The subject's 16-byte blind token. */
+  readonly subjectToken: Uint8Array;
 }
 
 /** How far the index is behind the logs. */
@@ -166,6 +181,9 @@ export class Indexer {
   private readonly pollIntervalMs: number;
   private readonly maxInFlight: number;
   private readonly isErased: IsErased | undefined;
+  private readonly erasureOf: ((record: StoredRecord) => Erasure | undefined) | undefined;
+  /** Erasures seen during a bulk load, applied once its indexes exist. */
+  private deferredErasures: Erasure[] | undefined = undefined;
   /** `tenant \n token hex \n key id` → erased; bounded by {@link ERASED_CACHE_ENTRIES}. */
   private readonly erasedCache = new Map<string, boolean>();
   private readonly chunkRows: number;
@@ -202,6 +220,7 @@ export class Indexer {
       64,
     );
     this.isErased = options.isErased;
+    this.erasureOf = options.erasureOf;
   }
 
   /**
@@ -259,6 +278,10 @@ export class Indexer {
     if (this.state === 'stopped') throw new IndexError('CLOSED', 'indexer stopped');
     const bulkLoad = options.bulkLoad === true;
     await this.exclusive(async () => await this.index.reset({ bulkLoad }));
+    // Without the token index an erasure scans every row: erasures announced during a bulk load
+    // are applied once the indexes exist. The result is the same as applying them in order: the
+    // token leaves every row of the subject, before and after the announcing record.
+    if (bulkLoad) this.deferredErasures = [];
     let failure: unknown;
     try {
       await this.catchUp();
@@ -269,8 +292,15 @@ export class Indexer {
     if (bulkLoad) {
       try {
         await this.exclusive(async () => await this.index.finishBulkLoad());
+        const erasures = this.deferredErasures ?? [];
+        this.deferredErasures = undefined;
+        await this.exclusive(async () => {
+          for (const e of erasures) await this.index.eraseSubject(e.tenantId, e.subjectToken);
+        });
       } catch (error) {
         failure ??= error;
+      } finally {
+        this.deferredErasures = undefined;
       }
     }
     if (failure !== undefined) throw failure;
@@ -387,6 +417,21 @@ export class Indexer {
         }
         rows.push(row);
         next++;
+        const erasure = this.erasureOf?.(r.record);
+        if (erasure !== undefined && this.deferredErasures !== undefined) {
+          this.deferredErasures.push(erasure);
+        } else if (erasure !== undefined) {
+          // The rows up to the announcing record first, then the erasure (the writer applies
+          // requests in order; later rows of the subject are stored without the token).
+          await this.submit(inFlight, rows, logId, next);
+          rows = [];
+          const erased = this.index.eraseSubject(erasure.tenantId, erasure.subjectToken);
+          if (erased instanceof Promise) {
+            erased.catch(() => {});
+            inFlight.push(erased.then(() => {}));
+          }
+          continue;
+        }
         if (rows.length >= this.chunkRows) {
           await this.submit(inFlight, rows, logId, next);
           rows = [];

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { StoredRecord } from '@sealog/codec';
 import { createLedger, type Ledger } from '@sealog/ledger';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -212,6 +213,51 @@ describe('Indexer', () => {
     await indexer.catchUp();
     expect(index.stats().rows).toBe(241);
     expect(index.search(query).hits).toEqual([]);
+    await indexer.stop();
+    index.close();
+    await ledger.close();
+  });
+
+  it('applies erasures announced by records: live in order, and deferred until the indexes exist in a bulk load', async () => {
+    const dir = tempDir();
+    const ledger = await openLedger(dir);
+    const index = openIndex(dir);
+    // Announcements: records of action `erase.announce` name the subject in metadata.
+    const erasureOf = (r: StoredRecord) =>
+      r.action === 'erase.announce'
+        ? { tenantId: r.tenant_id, subjectToken: actorToken(ledger, r.tenant_id, String(r.metadata?.who)) }
+        : undefined;
+    await ledger.append(Array.from({ length: 66 }, (_, i) => auditEvent(i)));
+    const token = actorToken(ledger, 'tenant-1', 'user-4');
+    const query = { tenantId: 'tenant-1', subjectToken: token, limit: 100, order: 'asc' } as const;
+    // The key stays (no ledger erasure): only the announcement can remove the token.
+    await ledger.append([
+      auditEvent(1000, { tenant_id: 'tenant-1', action: 'erase.announce', metadata: { who: 'user-4' } }),
+    ]);
+    await ledger.append([auditEvent(4 + 33 * 3)]); // tenant-1, user-4, after the announcement
+    const other = { ...query, subjectToken: actorToken(ledger, 'tenant-1', 'user-1') };
+    const indexer = createIndexer({ ledger, index, chunkRows: 10, erasureOf });
+    await indexer.catchUp();
+    expect(index.search(query).hits).toEqual([]);
+    const othersBefore = index.search(other).hits;
+    expect(othersBefore.length).toBeGreaterThan(0);
+    for (const bulkLoad of [false, true]) {
+      await indexer.reindex({ bulkLoad });
+      expect(index.search(query).hits).toEqual([]);
+      expect(index.search(other).hits).toEqual(othersBefore);
+      expect(index.stats().rows).toBe(68);
+    }
+    // A fresh file (no remembered erasures) with the hook: the announcement is replayed.
+    const fresh = openSearchIndex({ path: join(dir, 'fresh.db') });
+    await reindex(ledger, fresh, { erasureOf });
+    expect(fresh.search(query).hits).toEqual([]);
+    expect(fresh.search(other).hits).toEqual(othersBefore);
+    // Without it, the token stays (the subject's key was never shredded).
+    const plain = openSearchIndex({ path: join(dir, 'plain.db') });
+    await reindex(ledger, plain, {});
+    expect(plain.search(query).hits.length).toBeGreaterThan(0);
+    fresh.close();
+    plain.close();
     await indexer.stop();
     index.close();
     await ledger.close();
