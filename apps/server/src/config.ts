@@ -18,12 +18,15 @@ export const DEFAULT_HTTP_PORT = 7070;
 /** Default gRPC port (CONTRACT §4). */
 export const DEFAULT_GRPC_PORT = 7071;
 /**
- * Records per batch (frame) in the server, unless configured: a search reads (decrypts and
- * decompresses) the whole frame of every record it returns, so smaller frames bound the read
+ * Records per batch (frame) in the server, unless configured: a search or history reads (decrypts
+ * and decompresses) the whole frame of every record it returns, so smaller frames bound the read
  * cost per hit. `pnpm bench:http`, same run conditions: 2048 → search p50 166 ms / p99 528 ms,
- * 256 → p50 34 ms / p99 76 ms, ingest unchanged within noise (8.0k vs 9.0k events/s).
+ * 256 → p50 34 ms / p99 76 ms. Then (two A/B rounds, 12 s ingest): 256 → 64 took the cold
+ * 1,000-record history (one record per frame) from p99 311–315 ms to 52–95 ms and search p50 from
+ * 15–16 to 9–11 ms, for ~10% more server CPU per ingested event (medians 170 vs 196 µs, noisy)
+ * and ~7% more bytes on disk.
  */
-export const DEFAULT_SERVER_BATCH_RECORDS = 256;
+export const DEFAULT_SERVER_BATCH_RECORDS = 64;
 
 /** Default listen address: loopback only, so a first start exposes nothing to the network. */
 export const DEFAULT_HOST = '127.0.0.1';

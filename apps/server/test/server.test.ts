@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCheckpoint, parseIntegrity } from '@sealog/crypto-envelope';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '@sealog/merkle';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { API_KEYS_FILE } from '../src/api-keys';
 import { resolveServeConfig } from '../src/config';
 import { type RunningServer, startServer } from '../src/serve';
@@ -107,6 +107,7 @@ describe('POST /api/v1/events', () => {
   });
 
   it('answers 202 with status accepted for wait=accepted', async () => {
+    const before = await treeSize();
     const r = await call(base, 'POST', '/api/v1/events?wait=accepted', {
       key: ADMIN,
       body: { events: [event(1), event(2)] },
@@ -117,6 +118,8 @@ describe('POST /api/v1/events', () => {
       expect(res.verification_hash).toBeUndefined();
       expect(typeof res.event_id).toBe('string');
     }
+    // They become durable shortly after (and must not land in the middle of the next test).
+    await vi.waitFor(async () => expect(await treeSize()).toBe(before + 2), { timeout: 5000 });
   });
 
   it('rejects a batch with one invalid event with 400, index and path, and stores nothing', async () => {
