@@ -19,6 +19,8 @@ export {
   SHA256_BACKEND,
   type Sha256Backend,
 } from './hashing';
+export { bytesFromWords, HASH_WORDS, hashNodeWords, wordsEqualBytes, wordsFromBytes } from './sha256-node';
+export { SimdHasher } from './sha256-simd';
 export { encodeTileIndex, MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, tilePath } from './tile-path';
 export { MemoryTileStore, type TileStore, type TileWrite } from './tile-store';
 export { DEFAULT_TILE_CACHE_TILES, TiledTree, type TiledTreeOptions } from './tiled-tree';

@@ -21,6 +21,7 @@
  */
 import { CompactRange } from './compact-range';
 import { MerkleError } from './errors';
+import { perfectRootOfBytes } from './fast-root';
 import { emptyRoot, hashNode, hashPairAt } from './hashing';
 import { assembleProof, consistencyPlan, inclusionPlan, rootPlan, shr } from './node-plan';
 import { MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, tilePath } from './tile-path';
@@ -41,11 +42,14 @@ export interface TiledTreeOptions {
   readonly cacheTiles?: number;
 }
 
+/** Subtrees of at least this many hashes go through the word/SIMD hasher (fast-root.ts). */
+const FAST_ROOT_MIN = 8;
 // Reused by `perfectRootInTile`; filled and drained synchronously.
 const stack: Uint8Array[] = new Array<Uint8Array>(TILE_HEIGHT + 1);
 
 /** Root of the perfect subtree over hashes `[first, first + count)` of a tile, count ≥ 2. */
 function perfectRootInTile(tile: Uint8Array, first: number, count: number): Uint8Array {
+  if (count >= FAST_ROOT_MIN) return perfectRootOfBytes(tile, first * HASH_BYTES, count);
   let sp = 0;
   for (let i = 0; i < count; i += 2) {
     let h = hashPairAt(tile, (first + i) * HASH_BYTES);

@@ -11,7 +11,8 @@
  * `leafHashes`. Inputs are never retained or modified.
  */
 import { MerkleError } from './errors';
-import { emptyRoot, hashNode } from './hashing';
+import { perfectRootOfBytes } from './fast-root';
+import { emptyRoot, HASH_BYTES, hashNode } from './hashing';
 import { assembleProof, consistencyPlan, inclusionPlan, type NodePlan } from './node-plan';
 import { assertCount, assertHashArray, copyOf } from './validate';
 
@@ -65,6 +66,7 @@ export function rootFromLeafHashes(leafHashes: readonly Uint8Array[]): Uint8Arra
   const n = leafHashes.length;
   if (n === 0) return emptyRoot();
   if (n === 1) return copyOf(leafHashes[0]!);
+  if (n >= FAST_ROOT_MIN) return fastRoot(leafHashes);
   let sp = 0;
   for (let i = 0; i < n; i++) {
     let h = leafHashes[i]!;
@@ -76,6 +78,32 @@ export function rootFromLeafHashes(leafHashes: readonly Uint8Array[]): Uint8Arra
   let root = stack[sp - 1]!;
   for (let j = sp - 2; j >= 0; j--) root = hashNode(stack[j]!, root);
   stack.fill(undefined as unknown as Uint8Array, 0, sp);
+  return root;
+}
+
+/** Leaf counts from which {@link rootFromLeafHashes} hashes through fast-root.ts. */
+const FAST_ROOT_MIN = 8;
+/** Reused flat copy of the leaf hashes for {@link fastRoot}. */
+let flat = new Uint8Array(256 * HASH_BYTES);
+
+/**
+ * MTH of `n ≥ 2` leaves as the right fold of its perfect subtrees (the binary digits of n, largest
+ * first), each hashed by {@link perfectRootOfBytes}.
+ */
+function fastRoot(leafHashes: readonly Uint8Array[]): Uint8Array {
+  const n = leafHashes.length;
+  if (flat.length < n * HASH_BYTES) flat = new Uint8Array(n * HASH_BYTES);
+  for (let i = 0; i < n; i++) flat.set(leafHashes[i]!, i * HASH_BYTES);
+  const parts: Uint8Array[] = [];
+  let start = 0;
+  for (let bit = 2 ** Math.floor(Math.log2(n)); bit >= 1; bit /= 2) {
+    if (n - start >= bit) {
+      parts.push(perfectRootOfBytes(flat, start * HASH_BYTES, bit));
+      start += bit;
+    }
+  }
+  let root = parts[parts.length - 1]!;
+  for (let j = parts.length - 2; j >= 0; j--) root = hashNode(parts[j]!, root);
   return root;
 }
 

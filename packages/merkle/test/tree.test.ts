@@ -49,6 +49,20 @@ describe('tree', () => {
     );
   });
 
+  it('computes large roots (the word/SIMD hasher path) exactly as the reference', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 131, max: 3000 }), fc.nat(), (n, seed) => {
+        const leaves = makeLeafHashes(n, seed);
+        expect(toHex(rootFromLeafHashes(leaves))).toBe(toHex(refRoot(leaves)));
+      }),
+      { numRuns: 25 },
+    );
+    for (const n of [256, 511, 512, 513, 2048]) {
+      const leaves = makeLeafHashes(n, n);
+      expect(toHex(rootFromLeafHashes(leaves))).toBe(toHex(refRoot(leaves)));
+    }
+  });
+
   it('returns proofs and roots that do not alias the input leaf hashes', () => {
     const leaves = makeLeafHashes(3);
     const root1 = rootFromLeafHashes(leaves.slice(0, 1));

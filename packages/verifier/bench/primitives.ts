@@ -14,10 +14,9 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { compressBody, decodeFrameHeader, decompressBody, FRAME_HEADER_BYTES } from '@sealog/codec';
 import { openFrame } from '@sealog/crypto-envelope';
+import { HASH_WORDS, hashNodeWords, SimdHasher } from '@sealog/merkle';
 import { DATA_KEYS_FILE, readDataKeys } from '../src/data-key-file';
 import { FindingCollector } from '../src/finding';
-import { HASH_WORDS, hashNodeWords } from '../src/sha256-node';
-import { SimdHasher } from '../src/sha256-simd';
 
 const MiB = 1048576;
 

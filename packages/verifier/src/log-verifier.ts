@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FRAME_HEADER_OFFSETS } from '@sealog/codec';
 import { type DataKey, NoteVerifier } from '@sealog/crypto-envelope';
+import { bytesFromWords, HASH_WORDS } from '@sealog/merkle';
 import { listSegmentFiles } from '@sealog/segment-store';
 import {
   CHECKPOINTS_FILE,
@@ -32,7 +33,6 @@ import {
   SegmentReader,
   segmentStart,
 } from './segment-reader';
-import { bytesFromWords, HASH_WORDS } from './sha256-node';
 import { nodeFromTiles, TileReader } from './tile-reader';
 import { LogTree } from './tree-hash';
 import {

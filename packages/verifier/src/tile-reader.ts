@@ -9,8 +9,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TILE_HEIGHT, TILE_WIDTH, tilePath } from '@sealog/merkle';
-import { HASH_WORDS, hashNodeWords, wordsFromBytes } from './sha256-node';
+import { HASH_WORDS, hashNodeWords, TILE_HEIGHT, TILE_WIDTH, tilePath, wordsFromBytes } from '@sealog/merkle';
 
 /** Bytes of one hash in a tile. */
 const HASH_BYTES = 32;

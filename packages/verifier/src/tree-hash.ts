@@ -4,16 +4,15 @@
  * nodes of those levels that are aligned in the whole log (levels ≤ the trailing zero bits of the
  * frame's first leaf index) are handed on as they are — to the log's {@link LogTree}, possibly in
  * another thread — instead of being rehashed from the leaves. Hashes are big-endian words
- * (sha256-node.ts), a frame's levels hashed four nodes at a time (sha256-simd.ts) where the
+ * (@sealog/merkle sha256-node.ts), a frame's levels hashed four nodes at a time (sha256-simd.ts) where the
  * runtime allows. Memory: two hashes per leaf of the largest frame, O(log n) for the log.
  *
  * Not here: comparing anything (the caller compares roots and the visited nodes with tiles).
  */
 
 import { hash as nodeHash } from 'node:crypto';
+import { HASH_WORDS, hashNodeWords, SimdHasher, wordsFromBytes } from '@sealog/merkle';
 import { VerifierError } from './errors';
-import { HASH_WORDS, hashNodeWords, wordsFromBytes } from './sha256-node';
-import { SimdHasher } from './sha256-simd';
 
 /** Scratch for `0x00 ‖ leaf` (RFC 9162 §2.1.1), grown to the largest leaf. */
 let prefixed = new Uint8Array(1024);

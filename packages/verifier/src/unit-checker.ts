@@ -27,6 +27,7 @@ import {
   LOG_ID_BYTES,
 } from '@sealog/codec';
 import { type DataKey, openFrame } from '@sealog/crypto-envelope';
+import { bytesFromWords, HASH_WORDS, wordsEqualBytes, wordsFromBytes } from '@sealog/merkle';
 import { DATA_KEYS_FILE, readDataKeys } from './data-key-file';
 import {
   type Finding,
@@ -46,7 +47,6 @@ import {
   type SegmentHeaderInfo,
   SegmentReader,
 } from './segment-reader';
-import { bytesFromWords, HASH_WORDS, wordsEqualBytes, wordsFromBytes } from './sha256-node';
 import { TileReader } from './tile-reader';
 import { FrameTree, type TileNodeVisitor } from './tree-hash';
 

@@ -1,9 +1,15 @@
 import { hash } from 'node:crypto';
-import { hashLeaf, rootFromLeafHashes } from '@sealog/merkle';
+import {
+  bytesFromWords,
+  HASH_WORDS,
+  hashLeaf,
+  hashNodeWords,
+  rootFromLeafHashes,
+  SimdHasher,
+  wordsFromBytes,
+} from '@sealog/merkle';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bytesFromWords, HASH_WORDS, hashNodeWords, wordsFromBytes } from '../src/sha256-node';
-import { SimdHasher } from '../src/sha256-simd';
 import { FrameTree, LogTree } from '../src/tree-hash';
 
 /** node:crypto's `SHA-256(0x01 ‖ children)`. */
