@@ -17,6 +17,54 @@ import { indexCall, type ReadIndex, readHits, searchQuery } from './search';
 
 /** Records read per index page while exporting. */
 export const EXPORT_PAGE = 1000;
+/** A bundle reads index candidates only while they are at most this share of its leaf range. */
+const CANDIDATE_SHARE = 0.25;
+
+/**
+ * The leaves of `[from, to)` a bundle must read, from the search index: its hits for the filter
+ * in this log, plus every leaf the index has not indexed yet (past its watermark). `undefined`
+ * (scan the range) when that list would not be much shorter than the range, or when the index
+ * erased the actor's token (a subject seen again after an erasure: its new rows have no token in
+ * the index, but belong in the bundle). The bundle checks every record against the filter itself.
+ */
+async function bundleCandidates(
+  index: ReadIndex,
+  tenant: string,
+  logId: string,
+  query: ReturnType<typeof searchQuery>,
+  from: number,
+  to: number,
+  signal: AbortSignal,
+): Promise<number[] | undefined> {
+  const budget = Math.floor((to - from) * CANDIDATE_SHARE);
+  const indexed = Math.max(from, Math.min(index.watermark(logId), to));
+  if (to - indexed > budget) return undefined;
+  if (query.subjectToken !== undefined && index.wasErased(tenant, query.subjectToken)) return undefined;
+  const leaves: number[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = indexCall(() =>
+      index.search({
+        ...query,
+        limit: EXPORT_PAGE,
+        order: 'asc',
+        ...(cursor === undefined ? {} : { cursor }),
+      }),
+    );
+    for (const h of page.hits) {
+      if (h.logId === logId && h.leafIndex >= from && h.leafIndex < indexed) leaves.push(h.leafIndex);
+    }
+    if (leaves.length + (to - indexed) > budget) return undefined;
+    if (page.nextCursor === null) break;
+    cursor = page.nextCursor;
+    // Searches are synchronous: let requests run between pages.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    signal.throwIfAborted();
+  }
+  leaves.sort((a, b) => a - b);
+  for (let leaf = indexed; leaf < to; leaf++) leaves.push(leaf);
+  return leaves;
+}
 
 /** Export formats. */
 export type ExportFormat = 'ndjson' | 'csv' | 'bundle';
@@ -97,7 +145,19 @@ export function startExport(req: ExportRequest): ExportStream {
         if (out.destroyed) throw new Error('export consumer went away');
         if (!out.write(line)) return once(out, 'drain').then(() => undefined);
       },
-      { signal: abort.signal },
+      {
+        signal: abort.signal,
+        candidates: (from, to) =>
+          bundleCandidates(
+            index,
+            tenant,
+            log.logId,
+            searchQuery(tenant, filter, token),
+            from,
+            to,
+            abort.signal,
+          ),
+      },
     ).then(
       (result) => {
         count = result.count;

@@ -746,6 +746,25 @@ export class SearchIndex {
     });
   }
 
+  /**
+   * Whether this index remembers an erasure of the subject token in the tenant: its rows, also
+   * those indexed later (a subject seen again after an erasure), are stored without the token.
+   * @throws {IndexError} `BAD_ARGUMENT` for a token that is not 16 bytes; `CLOSED`.
+   */
+  wasErased(tenantId: string, subjectToken: Uint8Array): boolean {
+    this.checkOpen();
+    checkToken(subjectToken, 'subjectToken');
+    if (this.readOnly) this.refresh();
+    const tenant = this.names.get(tenantId);
+    if (tenant === undefined) return false;
+    return this.guard(
+      'wasErased',
+      () =>
+        this.db.prepare('SELECT 1 FROM erased WHERE tenant = ? AND token = ?').get(tenant, subjectToken) !==
+        undefined,
+    );
+  }
+
   /** The log id of a position's log code; a reader refreshes once for a log created meanwhile. */
   private logIdOf(code: number): string {
     let logId = this.logIds[code];

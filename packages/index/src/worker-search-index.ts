@@ -368,6 +368,11 @@ export class WorkerSearchIndex {
     return this.read.findEvent(tenantId, eventId);
   }
 
+  /** See {@link SearchIndex.wasErased} (committed state). */
+  wasErased(tenantId: string, subjectToken: Uint8Array): boolean {
+    return this.read.wasErased(tenantId, subjectToken);
+  }
+
   /** See {@link SearchIndex.stats} (committed rows). */
   stats(): IndexStats {
     return this.read.stats();

@@ -348,8 +348,12 @@ describe('SearchIndex', () => {
     const bySubject = (n: number) =>
       index.search({ tenantId: 'acme', subjectToken: token(n), limit: 10, order: 'asc' }).hits.length;
     expect(bySubject(1)).toBe(2);
+    expect(index.wasErased('acme', token(1))).toBe(false);
     expect(index.eraseSubject('acme', token(1))).toBe(2);
     expect(index.eraseSubject('acme', token(1))).toBe(0);
+    expect(index.wasErased('acme', token(1))).toBe(true);
+    expect(index.wasErased('acme', token(0))).toBe(false);
+    expect(index.wasErased('globex', token(1))).toBe(false);
     expect(bySubject(1)).toBe(0);
     expect(bySubject(0)).toBe(2);
     // The records stay findable by everything else.

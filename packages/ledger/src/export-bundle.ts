@@ -71,7 +71,18 @@ export interface BundleOptions {
    * went away: a filter that matches little would otherwise scan the whole log for nobody.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Narrows the scan (e.g. from a search index): given the leaf range `[from, to)` the bundle
+   * covers, resolves with ascending leaf indexes in it that include **every** record matching the
+   * filter (a superset is fine: each record is still checked), or `undefined` to scan the whole
+   * range. A list that misses a match makes an incomplete bundle, so callers must add whatever
+   * their source has not seen yet (e.g. leaves past an index's watermark).
+   */
+  readonly candidates?: (from: number, to: number) => Promise<readonly number[] | undefined>;
 }
+
+/** Records read per `readMany` call when reading candidates. */
+const CANDIDATE_CHUNK = 256;
 
 /** What {@link exportBundle} wrote. */
 export interface BundleResult {
@@ -80,7 +91,7 @@ export interface BundleResult {
   readonly treeSize: number;
   /** Record lines written. */
   readonly count: number;
-  /** Records scanned (leaf indexes in `[from, to)`). */
+  /** Records read and checked against the filter (all of `[from, to)` without candidates). */
   readonly scanned: number;
 }
 
@@ -180,15 +191,39 @@ export async function exportBundle(
   await emit(`${JSON.stringify(header)}\n`);
   let count = 0;
   let scanned = 0;
-  if (from < to) {
+  const take = async (r: ReadRecord): Promise<void> => {
+    if (!matches(r.record, filter, token, actorKeyId)) return;
+    const proof = await log.inclusionProof(r.leafIndex, size);
+    await emit(`${JSON.stringify(recordLine(count, r, proof, sealer, sealerKeyId, options))}\n`);
+    count += 1;
+  };
+  const candidates =
+    from < to && options.candidates !== undefined ? await options.candidates(from, to) : undefined;
+  if (candidates !== undefined) {
+    let last = from - 1;
+    for (const leaf of candidates) {
+      if (!Number.isSafeInteger(leaf) || leaf <= last || leaf >= to) {
+        throw new LedgerError(
+          'BAD_ARGUMENT',
+          `exportBundle: candidates must be ascending leaf indexes in [${from}, ${to}), got ${leaf} after ${last}`,
+        );
+      }
+      last = leaf;
+    }
+    for (let i = 0; i < candidates.length; i += CANDIDATE_CHUNK) {
+      options.signal?.throwIfAborted();
+      const reads = await log.readMany(candidates.slice(i, i + CANDIDATE_CHUNK));
+      for (const r of reads) {
+        scanned += 1;
+        await take(r);
+      }
+    }
+  } else if (from < to) {
     for await (const r of log.iterate(from, to)) {
       scanned += 1;
       // Checked per frame-sized step, not per record: cheap, and prompt enough.
       if ((scanned & 255) === 0) options.signal?.throwIfAborted();
-      if (!matches(r.record, filter, token, actorKeyId)) continue;
-      const proof = await log.inclusionProof(r.leafIndex, size);
-      await emit(`${JSON.stringify(recordLine(count, r, proof, sealer, sealerKeyId, options))}\n`);
-      count += 1;
+      await take(r);
     }
   }
   const sha256 = digest.digest('hex');
