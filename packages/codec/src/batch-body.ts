@@ -85,6 +85,99 @@ export function encodeBatchBody(leaves: readonly Uint8Array[], out?: Uint8Array)
   return out === undefined ? dst : dst.subarray(0, len);
 }
 
+/**
+ * Builds a batch body in place, leaf by leaf, so leaves are written once, straight into the body
+ * (e.g. by `assembleRecord(prev, body, builder.bytes, builder.nextOffset)`), and the leaves stay
+ * available as views of it. Same format as {@link encodeBatchBody}.
+ *
+ * @example
+ * ```ts
+ * const b = new BatchBodyBuilder(bodies.length, bound);      // bound ≥ total leaf bytes
+ * for (const body of bodies) b.commit(assembleRecord(null, body, b.bytes, b.nextOffset).length);
+ * const plain = b.finish();                                    // view of b.bytes
+ * ```
+ */
+export class BatchBodyBuilder {
+  /** The whole buffer (its own ArrayBuffer, starting at offset 0); the body is its prefix. */
+  readonly bytes: Uint8Array;
+  /** Records the body will hold. */
+  readonly count: number;
+  /** Start offsets of the leaves in {@link BatchBodyBuilder.bytes}, then the end (count + 1). */
+  readonly offsets: Uint32Array;
+  #index = 0;
+
+  /**
+   * @param count - 1…{@link MAX_BATCH_RECORDS} records.
+   * @param leafBytes - room for the leaves: at least the sum of their lengths.
+   * @throws {CodecError} `INVALID_ARGUMENT` / `LIMIT_EXCEEDED` for a bad count or size.
+   */
+  constructor(count: number, leafBytes: number) {
+    if (!Number.isInteger(count) || count < 1 || count > MAX_BATCH_RECORDS) {
+      throw new CodecError(
+        count > MAX_BATCH_RECORDS ? 'LIMIT_EXCEEDED' : 'INVALID_ARGUMENT',
+        `batch body: expected 1…${MAX_BATCH_RECORDS} records, got ${count}`,
+      );
+    }
+    const table = U32_BYTES * (1 + count);
+    this.bytes = new Uint8Array(Math.min(table + Math.max(0, leafBytes), MAX_BATCH_BODY_BYTES));
+    this.count = count;
+    this.offsets = new Uint32Array(count + 1);
+    this.offsets[0] = table;
+    writeU32(this.bytes, 0, count);
+  }
+
+  /** Where the next leaf must be written. */
+  get nextOffset(): number {
+    return this.offsets[this.#index]!;
+  }
+
+  /**
+   * Takes the `length` bytes written at {@link BatchBodyBuilder.nextOffset} as the next leaf.
+   * @returns the leaf, a view of {@link BatchBodyBuilder.bytes}.
+   * @throws {CodecError} `INVALID_ARGUMENT` for an empty leaf or one too many;
+   *   `LIMIT_EXCEEDED` when the body would pass {@link MAX_BATCH_BODY_BYTES} or the buffer.
+   */
+  commit(length: number): Uint8Array {
+    const i = this.#index;
+    if (i >= this.count)
+      throw new CodecError('INVALID_ARGUMENT', `batch body: more than ${this.count} leaves`);
+    if (!Number.isInteger(length) || length < 1) {
+      throw new CodecError('INVALID_ARGUMENT', `batch body: expected leaf ${i} to be non-empty`);
+    }
+    const start = this.offsets[i]!;
+    const end = start + length;
+    if (end > this.bytes.length) {
+      // The buffer is capped at MAX_BATCH_BODY_BYTES, so this also enforces the limit.
+      throw new CodecError(
+        'LIMIT_EXCEEDED',
+        `batch body: leaf ${i} ends at ${end}, past ${this.bytes.length} bytes (limit ${MAX_BATCH_BODY_BYTES})`,
+      );
+    }
+    writeU32(this.bytes, U32_BYTES * (1 + i), length);
+    this.offsets[i + 1] = end;
+    this.#index = i + 1;
+    return this.bytes.subarray(start, end);
+  }
+
+  /**
+   * The finished body (a view of {@link BatchBodyBuilder.bytes} from 0).
+   * @throws {CodecError} `INVALID_ARGUMENT` unless exactly `count` leaves were committed.
+   */
+  finish(): Uint8Array {
+    if (this.#index !== this.count) {
+      throw new CodecError('INVALID_ARGUMENT', `batch body: ${this.#index} of ${this.count} leaves written`);
+    }
+    return this.bytes.subarray(0, this.offsets[this.count]!);
+  }
+}
+
+function writeU32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
+}
+
 function bad(message: string, offset: number): CodecError {
   return new CodecError('BAD_BATCH_BODY', `batch body: ${message}`, { offset });
 }

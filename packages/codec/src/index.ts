@@ -1,6 +1,7 @@
 /** @sealog/codec — public surface (named re-exports only). */
 
 export {
+  BatchBodyBuilder,
   batchBodyLength,
   decodeBatchBody,
   encodeBatchBody,
@@ -74,6 +75,7 @@ export {
   LEAF_HASH_BYTES,
   MAX_RECORD_BYTES,
   makeRecordBody,
+  maxAssembledRecordLength,
   RECORD_BODY_FIELDS,
   type RecordBody,
   type RecordServerFields,

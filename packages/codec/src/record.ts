@@ -253,6 +253,14 @@ export function assembledRecordLength(prev: EntityLink | null, bodyLength: numbe
 }
 
 /**
+ * Most bytes {@link assembleRecord} can produce for a body of `bodyLength` bytes, whatever the
+ * link (for sizing a buffer before the links are known).
+ */
+export function maxAssembledRecordLength(bodyLength: number): number {
+  return HEADER_BYTES_NO_PREV - 1 + PREV_FIXED_BYTES + 9 + bodyLength;
+}
+
+/**
  * Assembles the final leaf bytes (phase 2 of 2): `0x93 ‖ version ‖ prev ‖ body`.
  *
  * @param prev - the entity link (`leafIndex` a safe integer ≥ 0, `leafHash` 32 bytes) or `null`.

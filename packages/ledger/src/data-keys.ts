@@ -13,10 +13,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { createFrameSealer, DataKey, type FrameSealer, type Keyring } from '@sealog/crypto-envelope';
+import {
+  createFrameSealer,
+  DataKey,
+  type FrameSealer,
+  type Keyring,
+  MAX_FRAMES_PER_KEY,
+} from '@sealog/crypto-envelope';
 import { fsyncDir } from '@sealog/segment-store';
 import { appendDurably, truncateDurably } from './append-file';
 import { LedgerError } from './errors';
+
+/** Rotate to a new key when fewer nonces than this are left (frames may be in flight). */
+const KEY_ROTATION_MARGIN = 1024;
 
 /** File name of a log's wrapped data keys. */
 export const DATA_KEYS_FILE = 'data-keys.bin';
@@ -29,6 +38,8 @@ export class DataKeys {
   private readonly durable: boolean;
   private currentKey: DataKey | undefined;
   private currentSealer: FrameSealer | undefined;
+  /** Frames the current key sealed in another thread (see {@link DataKeys.sealingKey}). */
+  private framesElsewhere = 0;
 
   private constructor(path: string, keyring: Keyring, durable: boolean) {
     this.path = path;
@@ -87,10 +98,35 @@ export class DataKeys {
     return this.currentKey?.keyIdHex;
   }
 
-  /** The sealer of the current key, rotating to a fresh durable key when none or near its limit. */
-  sealer(): { key: DataKey; sealer: FrameSealer } {
-    if (this.currentSealer === undefined || this.currentSealer.framesRemaining < 1024) this.rotate();
-    return { key: this.currentKey!, sealer: this.currentSealer! };
+  /**
+   * The sealer of the current key, rotating to a fresh durable key when none or near its limit.
+   * Use either this or {@link DataKeys.sealingKey} for a log, never both.
+   */
+  sealer(): FrameSealer {
+    if (this.currentKey === undefined || this.framesElsewhere > 0) this.rotate();
+    if (this.currentSealer === undefined) this.currentSealer = createFrameSealer(this.currentKey!);
+    if (this.currentSealer.framesRemaining < KEY_ROTATION_MARGIN) {
+      this.rotate();
+      this.currentSealer = createFrameSealer(this.currentKey!);
+    }
+    return this.currentSealer;
+  }
+
+  /**
+   * The current key, for sealing ONE more frame in another thread (that thread binds it to its
+   * own sealer, the key's only one): counts the frame and rotates to a fresh durable key before
+   * the nonce budget runs out. Never returns a key that sealed on this thread.
+   */
+  sealingKey(): DataKey {
+    if (
+      this.currentKey === undefined ||
+      this.currentSealer !== undefined ||
+      this.framesElsewhere >= MAX_FRAMES_PER_KEY - KEY_ROTATION_MARGIN
+    ) {
+      this.rotate();
+    }
+    this.framesElsewhere++;
+    return this.currentKey!;
   }
 
   /** Starts a fresh key: generate, wrap, append + fsync, then allow sealing with it. */
@@ -105,6 +141,7 @@ export class DataKeys {
     if (this.durable && this.byId.size === 0) fsyncDir(join(this.path, '..'));
     this.byId.set(key.keyIdHex, key);
     this.currentKey = key;
-    this.currentSealer = createFrameSealer(key);
+    this.currentSealer = undefined;
+    this.framesElsewhere = 0;
   }
 }

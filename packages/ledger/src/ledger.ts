@@ -41,10 +41,11 @@ export interface LedgerOptions extends LogWriterOptions {
   /** Clock for `received_at` (epoch ms). */
   readonly now?: () => number;
   /**
-   * Worker threads that seal, tokenize and encode records, 0 or 1 (default 1). With 1 the main
-   * thread validates, assigns ids, loads subject keys and sequences, and one worker prepares each
-   * append's record bodies (bench:audit, 2 cores: ~29k → ~42k events/s durable, medians of 9).
-   * With 0 everything runs on the main thread (use it when the process has one core to itself).
+   * Worker threads that seal, tokenize and encode records and finish frames, 0 or 1 (default 1).
+   * With 1 the main thread validates, assigns ids, loads subject keys, sequences and hashes leaves;
+   * one worker prepares each append's record bodies (bench:audit, 2 cores: ~29k → ~42k events/s
+   * durable, medians of 9) and compresses, encrypts and chains every log's frames. With 0
+   * everything runs on the main thread (use it when the process has one core to itself).
    */
   readonly prepareWorkers?: 0 | 1;
 }
@@ -114,6 +115,8 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   const writers = new Map<string, LogWriter>();
   let worker: WorkerPreparer | undefined;
   try {
+    // First: the log writers finish their frames in it.
+    if (prepareWorkers === 1) worker = await WorkerPreparer.start(keys);
     for (const c of configs) {
       const origin = c.origin ?? `sealog/${c.id}`;
       const signer = await keys.signer(c.id, origin);
@@ -126,10 +129,10 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
           signer,
           keyring: keys.keyring,
           options,
+          ...(worker === undefined ? {} : { worker }),
         }),
       );
     }
-    if (prepareWorkers === 1) worker = await WorkerPreparer.start(keys);
   } catch (error) {
     for (const w of writers.values()) await w.close().catch(() => {});
     await worker?.close().catch(() => {});

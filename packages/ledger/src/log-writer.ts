@@ -4,9 +4,11 @@
  *
  * Write path per batch (docs/RECOVERY.md): dequeue ≤ N prepared records or wait ≤ T ms →
  * assign consecutive leaf indexes and entity links → assemble + leaf-hash each record → batch
- * root → batch body → snappy → nonce → frame header (AAD) → AES-256-GCM → chain hash → segment
- * append. When the segment store reports the frame durable: tree append (tiles), callers resolved.
- * Checkpoints are signed on a timer over the durable tree.
+ * root → batch body → [frame finisher, in the ledger's worker by default: snappy → nonce → frame
+ * header (AAD) → AES-256-GCM → chain hash] → segment append, in batch order. While a frame is
+ * being finished the writer already builds the next batch. When the segment store reports the
+ * frame durable: tree append (tiles), callers resolved. Checkpoints are signed on a timer over
+ * the durable tree.
  *
  * Not here: validation, personal-data sealing (record-prep.ts), routing events to logs (ledger.ts).
  */
@@ -15,15 +17,11 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assembleRecord,
-  compressBody,
+  BatchBodyBuilder,
   decodeRecord,
   type EntityLink,
-  encodeBatchBody,
-  encodeFrameHeader,
-  FRAME_HEADER_BYTES,
-  GCM_TAG_BYTES,
   LOG_ID_BYTES,
-  RECORD_ENCODING_POSITIONAL,
+  maxAssembledRecordLength,
   type StoredRecord,
 } from '@sealog/codec';
 import {
@@ -47,6 +45,7 @@ import { GENESIS_CHAIN, nextChainHash } from './chain-hash';
 import { CheckpointLog } from './checkpoint-log';
 import { DataKeys } from './data-keys';
 import { LedgerError } from './errors';
+import { type FrameFinisher, InThreadFinisher } from './frame-finish';
 import { openStoredFrame, scratchFor } from './frame-reader';
 import { type CachedLeaf, ReadCache, RecentFrames } from './read-cache';
 import type { PreparedRecord } from './record-prep';
@@ -57,6 +56,7 @@ import {
   readSnapshot,
   writeSnapshotBytes,
 } from './state-snapshot';
+import type { WorkerPreparer } from './worker-preparer';
 
 /** Version of the integrity string's algorithm field: RFC 9162 SHA-256 leaf hash, format 1. */
 export const INTEGRITY_ALGO_VERSION = 'rfc9162.v1';
@@ -191,9 +191,11 @@ export class LogWriter {
   private readonly recent: RecentFrames;
   /** Batch index → chain hash hex of frames read back (FIFO, {@link BLOCK_HASHES_KEPT}). */
   private readonly blockHashes = new Map<number, string>();
+  private readonly finisher: FrameFinisher;
   private nextLeaf: number;
   private nextBatch: number;
-  private chain: Uint8Array;
+  /** Batch index of the next frame to append (frames reach the store strictly in order). */
+  private nextAppend: number;
   /** Chain hash and batch index of the newest durable frame (for checkpoints). */
   private durableChain: { batchIndex: number; chain: Uint8Array } | undefined;
   private inflight: InflightFrame[] = [];
@@ -223,6 +225,7 @@ export class LogWriter {
     nextLeaf: number;
     nextBatch: number;
     chain: Uint8Array;
+    worker: WorkerPreparer | undefined;
     options: LogWriterOptions;
   }) {
     const o = init.options;
@@ -242,7 +245,12 @@ export class LogWriter {
     this.idempotency = init.idempotency;
     this.nextLeaf = init.nextLeaf;
     this.nextBatch = init.nextBatch;
-    this.chain = init.chain;
+    this.nextAppend = init.nextBatch;
+    const keys = init.keys;
+    this.finisher =
+      init.worker === undefined
+        ? new InThreadFinisher(() => keys.sealer(), init.chain)
+        : init.worker.frameFinisher(init.chain, () => keys.sealingKey());
     this.durableChain =
       init.nextBatch > 0 ? { batchIndex: init.nextBatch - 1, chain: init.chain } : undefined;
     this.batchMaxRecords = o.batchMaxRecords ?? 2048;
@@ -276,6 +284,8 @@ export class LogWriter {
     signer: NoteSigner;
     keyring: Keyring;
     options: LogWriterOptions;
+    /** The ledger's worker: finishes this log's frames there (default: on this thread). */
+    worker?: WorkerPreparer;
   }): Promise<LogWriter> {
     const { logId, origin, signer, keyring, options } = args;
     const dir = join(args.dataDir, 'logs', logId);
@@ -403,6 +413,7 @@ export class LogWriter {
       nextLeaf,
       nextBatch,
       chain,
+      worker: args.worker,
       options,
     });
     writer.start();
@@ -568,6 +579,10 @@ export class LogWriter {
   private writeBatch(batch: QueueItem[]): void {
     const count = batch.length;
     const firstLeaf = this.nextLeaf;
+    let bound = 0;
+    for (let i = 0; i < count; i++) bound += maxAssembledRecordLength(batch[i]!.prepared.body.length);
+    // Leaves are assembled straight into the batch body, once; `leaves` are views of it.
+    const body = new BatchBodyBuilder(count, bound);
     const leaves: Uint8Array[] = new Array(count);
     const hashes: Uint8Array[] = new Array(count);
     let minT = Number.POSITIVE_INFINITY;
@@ -579,7 +594,7 @@ export class LogWriter {
       const head = this.heads.get(p.entityKey);
       undo.push([p.entityKey, head]);
       const prev: EntityLink | null = head === undefined ? null : head;
-      const leaf = assembleRecord(prev, p.body);
+      const leaf = body.commit(assembleRecord(prev, p.body, body.bytes, body.nextOffset).length);
       const leafHash = hashLeaf(leaf);
       leaves[i] = leaf;
       hashes[i] = leafHash;
@@ -588,51 +603,52 @@ export class LogWriter {
       if (p.occurredAt > maxT) maxT = p.occurredAt;
     }
     const batchRoot = rootFromLeafHashes(hashes);
-    const plain = encodeBatchBody(leaves);
-    const body = this.compress ? compressBody(plain) : plain;
-    const { key, sealer } = this.keys.sealer();
-    const nonce = sealer.nextNonce();
-    const frame = new Uint8Array(FRAME_HEADER_BYTES + body.length + GCM_TAG_BYTES);
-    const header = encodeFrameHeader(
-      {
-        recordEncoding: RECORD_ENCODING_POSITIONAL,
-        compressed: this.compress,
-        encrypted: true,
+    const plain = body.finish();
+    const plainBytes = plain.length;
+    const batchIndex = this.nextBatch;
+    // Numbering is advanced before the frame exists: a failed frame or append fails the whole
+    // log (restart recovers from what is durable), so numbers are never reused within a process.
+    this.nextLeaf += count;
+    this.nextBatch += 1;
+    const done = this.finisher
+      .finish({
         logId: this.logIdBytes,
-        batchIndex: this.nextBatch,
+        batchIndex,
         firstLeafIndex: firstLeaf,
         recordCount: count,
-        plainBodyLength: plain.length,
-        storedBodyLength: body.length + GCM_TAG_BYTES,
-        keyId: key.keyId,
-        nonce,
         minOccurredAt: minT,
         maxOccurredAt: maxT,
         batchRoot,
-        prevChainHash: this.chain,
-      },
-      frame,
-      0,
-    );
-    sealer.seal(nonce, header, body, frame.subarray(FRAME_HEADER_BYTES));
-    const chain = nextChainHash(this.chain, batchRoot, frame);
-    const batchIndex = this.nextBatch;
-    // Numbering is advanced before the append: a failed append fails the whole log (restart
-    // recovers from what is durable), so numbers are never reused within a process.
-    this.nextLeaf += count;
-    this.nextBatch += 1;
-    this.chain = chain;
-    const done = this.store
-      .append(frame, firstLeaf)
-      .then(() => this.onDurable(batch, firstLeaf, leaves, hashes, batchIndex, chain))
+        plain,
+        compress: this.compress,
+      })
+      .then(({ frame, chain, plain: back }) => {
+        if (back !== undefined) {
+          // The body went to the worker and came back: the old views are detached.
+          const offsets = body.offsets;
+          for (let i = 0; i < count; i++) {
+            leaves[i] = new Uint8Array(back.buffer, offsets[i]!, offsets[i + 1]! - offsets[i]!);
+          }
+        }
+        if (batchIndex !== this.nextAppend) {
+          throw new LedgerError(
+            'CORRUPT',
+            `log ${this.logId}: logic error: frame ${batchIndex} finished out of order (expected ${this.nextAppend})`,
+          );
+        }
+        this.nextAppend++;
+        return this.store
+          .append(frame, firstLeaf)
+          .then(() => this.onDurable(batch, firstLeaf, leaves, hashes, batchIndex, chain));
+      })
       .catch((error: unknown) => {
         // Rejecting an already-resolved item is a no-op, so this settles exactly the rest.
         this.fail(error);
         for (const item of batch) item.reject(this.failedError());
       });
-    const entry: InflightFrame = { firstLeaf, bytes: frame.length, done, undo };
+    const entry: InflightFrame = { firstLeaf, bytes: plainBytes, done, undo };
     this.inflight.push(entry);
-    this.inflightBytes += frame.length;
+    this.inflightBytes += entry.bytes;
     void done.finally(() => {
       const i = this.inflight.indexOf(entry);
       if (i >= 0) this.inflight.splice(i, 1);

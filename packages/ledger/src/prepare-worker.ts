@@ -1,8 +1,13 @@
 /**
- * Entry point of the prepare worker (a `worker_threads` worker started by worker-preparer.ts):
- * seals, tokenizes and encodes the record bodies of one `append` at a time, in message order, and
- * returns them in one transferred buffer. It holds subject keys and the blind-index root only in
- * memory, as the main thread sent them.
+ * Entry point of the ledger's worker (a `worker_threads` worker started by worker-preparer.ts).
+ * Two jobs, in message order:
+ * - prepare: seals, tokenizes and encodes the record bodies of one `append`, and returns them in
+ *   one transferred buffer;
+ * - frame: finishes a log's next frame (frame-finish.ts: snappy, AES-256-GCM under the log's
+ *   current data key, chain hash) and returns it transferred. The worker owns those keys' nonce
+ *   sequences: the main thread never seals with a key it sent here.
+ * It holds subject keys, data keys and the blind-index root only in memory, as the main thread
+ * sent them.
  *
  * Not here: validation, ids, receive times, loading or creating subject keys, ordering across logs
  * (the main thread does all of these). The buffers it posts are transferred: the main thread owns
@@ -10,7 +15,15 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { NormalizedEvent } from '@sealog/codec';
-import { type BlindIndexKey, deriveBlindIndexKey, SubjectKey } from '@sealog/crypto-envelope';
+import {
+  type BlindIndexKey,
+  createFrameSealer,
+  DataKey,
+  deriveBlindIndexKey,
+  type FrameSealer,
+  SubjectKey,
+} from '@sealog/crypto-envelope';
+import { type FrameJob, finishFrame } from './frame-finish';
 import { createSubjectSealing, encodeSealedBody, type SubjectSealing, subjectIdOf } from './record-prep';
 
 /** Key material of a subject the worker has not seen yet. */
@@ -36,7 +49,17 @@ export type PrepareRequest =
       /** Subjects to drop after this message's events (the main thread owns the cache policy). */
       readonly drop: readonly string[];
     }
-  | { readonly type: 'forget'; readonly subjectId: string };
+  | { readonly type: 'forget'; readonly subjectId: string }
+  /** A log's frames start here, after the chain hash `chain` (once per log, before its frames). */
+  | { readonly type: 'frame-log'; readonly log: number; readonly chain: Uint8Array }
+  /** From now on seal this log's frames with this fresh data key (bytes wiped after import). */
+  | {
+      readonly type: 'frame-key';
+      readonly log: number;
+      readonly key: Uint8Array;
+      readonly keyId: Uint8Array;
+    }
+  | { readonly type: 'frame'; readonly id: number; readonly log: number; readonly job: FrameJob };
 
 /** Worker → main messages. */
 export type PrepareResponse =
@@ -47,6 +70,16 @@ export type PrepareResponse =
       readonly bodies: ArrayBuffer;
       /** `n + 1` offsets into `bodies`: body i is `[offsets[i], offsets[i + 1])`. */
       readonly offsets: Uint32Array;
+    }
+  | {
+      readonly type: 'framed';
+      readonly id: number;
+      /** The frame (transferred). */
+      readonly frame: Uint8Array;
+      /** Chain hash after the frame. */
+      readonly chain: Uint8Array;
+      /** The job's batch body, handed back (transferred). */
+      readonly plain: Uint8Array;
     }
   | { readonly type: 'failed'; readonly id: number; readonly message: string }
   /** Sent once, when the worker listens. */
@@ -112,17 +145,80 @@ class PrepareState {
   }
 }
 
+/** One log's frame state in the worker. */
+interface FrameLog {
+  chain: Uint8Array;
+  sealer: FrameSealer | undefined;
+  /** Set by the first failure: later frames cannot be chained, so they fail too. */
+  failed: string | undefined;
+}
+
+/** The worker's frame state: per log, the chain head and the sealer of the current key. */
+class FrameState {
+  private readonly logs = new Map<number, FrameLog>();
+
+  startLog(log: number, chain: Uint8Array): void {
+    this.logs.set(log, { chain, sealer: undefined, failed: undefined });
+  }
+
+  setKey(log: number, material: Uint8Array, keyId: Uint8Array): void {
+    const state = this.logOf(log);
+    try {
+      state.sealer = createFrameSealer(DataKey.fromBytes(material, keyId, { fresh: true }));
+    } catch (error) {
+      state.failed ??= `data key: ${(error as Error).message}`;
+    } finally {
+      material.fill(0);
+    }
+  }
+
+  finish(request: Extract<PrepareRequest, { type: 'frame' }>): PrepareResponse {
+    const state = this.logOf(request.log);
+    if (state.failed !== undefined) throw new Error(`an earlier frame of this log failed: ${state.failed}`);
+    if (state.sealer === undefined) throw new Error('logic error: no data key sent for this log');
+    try {
+      const done = finishFrame(request.job, state.sealer, state.chain);
+      state.chain = done.chain;
+      return {
+        type: 'framed',
+        id: request.id,
+        frame: done.frame,
+        chain: done.chain,
+        plain: request.job.plain,
+      };
+    } catch (error) {
+      state.failed = (error as Error).message;
+      throw error;
+    }
+  }
+
+  private logOf(log: number): FrameLog {
+    const state = this.logs.get(log);
+    if (state === undefined) throw new Error(`logic error: frame log ${log} was not started`);
+    return state;
+  }
+}
+
 if (!isMainThread && parentPort !== null) {
   const port = parentPort;
   const state = new PrepareState((workerData as PrepareWorkerData).blindRoot);
+  const frames = new FrameState();
   port.on('message', (request: PrepareRequest) => {
     if (request.type === 'forget') {
       state.forget(request.subjectId);
       return;
     }
+    if (request.type === 'frame-log') {
+      frames.startLog(request.log, request.chain);
+      return;
+    }
+    if (request.type === 'frame-key') {
+      frames.setKey(request.log, request.key, request.keyId);
+      return;
+    }
     let response: PrepareResponse;
     try {
-      response = state.prepare(request);
+      response = request.type === 'frame' ? frames.finish(request) : state.prepare(request);
     } catch (error) {
       port.postMessage({
         type: 'failed',
@@ -133,6 +229,11 @@ if (!isMainThread && parentPort !== null) {
     }
     if (response.type === 'prepared') {
       port.postMessage(response, [response.bodies, response.offsets.buffer as ArrayBuffer]);
+    } else if (response.type === 'framed') {
+      port.postMessage(response, [
+        response.frame.buffer as ArrayBuffer,
+        response.plain.buffer as ArrayBuffer,
+      ]);
     }
   });
   port.postMessage({ type: 'ready' } satisfies PrepareResponse);

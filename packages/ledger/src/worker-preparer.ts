@@ -4,13 +4,17 @@
  * material of subjects the worker has not seen, and receives the record bodies of the whole append
  * in one transferred buffer. Requests are answered in the order they were posted (one worker).
  *
+ * The same worker finishes frames for the log writers ({@link WorkerPreparer.frameFinisher}): one
+ * thread besides the main one, whatever the number of logs.
+ *
  * Not here: sealing and encoding (prepare-worker.ts), ids and receive times (ledger.ts). The body
  * views returned by {@link WorkerPreparer.prepare} share one buffer owned by the caller.
  */
 import { Worker } from 'node:worker_threads';
 import type { NormalizedEvent } from '@sealog/codec';
-import type { SubjectKey } from '@sealog/crypto-envelope';
+import type { DataKey, SubjectKey } from '@sealog/crypto-envelope';
 import { LedgerError } from './errors';
+import type { FinishedFrame, FrameFinisher, FrameJob } from './frame-finish';
 import type { LedgerKeys } from './ledger-keys';
 import type {
   PrepareRequest,
@@ -20,8 +24,10 @@ import type {
 } from './prepare-worker';
 import { SEALER_CACHE_ENTRIES, subjectIdOf } from './record-prep';
 
+type Answer = Exclude<PrepareResponse, { type: 'ready' | 'failed' }>;
+
 interface Pending {
-  readonly resolve: (bodies: Uint8Array[]) => void;
+  readonly resolve: (answer: Answer) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -50,6 +56,7 @@ export class WorkerPreparer {
   private readonly known = new Set<string>();
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  private nextFrameLog = 0;
   private failure: LedgerError | undefined;
   private closing = false;
   /** Rejects {@link WorkerPreparer.start} while it waits for the worker. */
@@ -156,14 +163,67 @@ export class WorkerPreparer {
       keys: material,
       drop,
     };
-    return new Promise<Uint8Array[]>((resolve, reject) => {
+    // Key bytes are transferred (and so gone from this thread), not copied.
+    const answer = await this.request(
+      id,
+      request,
+      material.map((m) => m.key.buffer as ArrayBuffer),
+    );
+    if (answer.type !== 'prepared')
+      throw new LedgerError('FAILED', `prepare worker: unexpected ${answer.type}`);
+    const offsets = answer.offsets;
+    const n = offsets.length - 1;
+    const bodies: Uint8Array[] = new Array(n);
+    for (let i = 0; i < n; i++)
+      bodies[i] = new Uint8Array(answer.bodies, offsets[i]!, offsets[i + 1]! - offsets[i]!);
+    return bodies;
+  }
+
+  /**
+   * A finisher of one log's frames in this worker, starting after chain hash `chain`. Frames are
+   * sealed there under `currentKey()` (called once per frame; a different key is sent over, and
+   * must be fresh: the worker becomes its only sealer).
+   */
+  frameFinisher(chain: Uint8Array, currentKey: () => DataKey): FrameFinisher {
+    this.check();
+    const log = this.nextFrameLog++;
+    this.worker.postMessage({ type: 'frame-log', log, chain } satisfies PrepareRequest);
+    let sent: DataKey | undefined;
+    return {
+      finish: (job: FrameJob): Promise<FinishedFrame> => {
+        try {
+          this.check();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        const key = currentKey();
+        if (key !== sent) {
+          const material = key.exportBytes();
+          this.worker.postMessage(
+            { type: 'frame-key', log, key: material, keyId: key.keyId } satisfies PrepareRequest,
+            [material.buffer as ArrayBuffer],
+          );
+          sent = key;
+        }
+        const id = this.nextId++;
+        // The body's buffer goes over and comes back with the frame: no copy either way.
+        return this.request(id, { type: 'frame', id, log, job }, [job.plain.buffer as ArrayBuffer]).then(
+          (answer) => {
+            if (answer.type !== 'framed') {
+              throw new LedgerError('FAILED', `frame worker: unexpected ${answer.type}`);
+            }
+            return { frame: answer.frame, chain: answer.chain, plain: answer.plain };
+          },
+        );
+      },
+    };
+  }
+
+  private request(id: number, message: PrepareRequest, transfer: ArrayBuffer[]): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) this.worker.ref();
-      // Key bytes are transferred (and so gone from this thread), not copied.
-      this.worker.postMessage(
-        request,
-        material.map((m) => m.key.buffer as ArrayBuffer),
-      );
+      this.worker.postMessage(message, transfer);
     });
   }
 
@@ -199,15 +259,10 @@ export class WorkerPreparer {
     this.pending.delete(m.id);
     if (this.pending.size === 0) this.worker.unref();
     if (m.type === 'failed') {
-      p.reject(new LedgerError('FAILED', `prepare worker: ${m.message}`));
+      p.reject(new LedgerError('FAILED', `ledger worker: ${m.message}`));
       return;
     }
-    const offsets = m.offsets;
-    const n = offsets.length - 1;
-    const bodies: Uint8Array[] = new Array(n);
-    for (let i = 0; i < n; i++)
-      bodies[i] = new Uint8Array(m.bodies, offsets[i]!, offsets[i + 1]! - offsets[i]!);
-    p.resolve(bodies);
+    p.resolve(m);
   }
 
   private fail(message: string, cause: unknown): void {
