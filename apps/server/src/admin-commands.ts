@@ -22,7 +22,7 @@ import { AccessLog, erasureOf } from './access-log';
 import { ApiKeyStore, isRole, isTenantScope, type Role } from './api-keys';
 import { DEFAULT_DATA_DIR } from './config';
 import { ConfigError, HttpError } from './errors';
-import { type ExportFormat, startExport } from './export-stream';
+import { type ExportFormat, parseConsistencyFrom, startExport } from './export-stream';
 import { filterMetadata, parseFilter } from './filters';
 import { INDEX_FILE, isErasedIn } from './serve';
 
@@ -140,11 +140,13 @@ export interface ExportOptions {
   readonly category?: string | undefined;
   readonly startTime?: string | undefined;
   readonly endTime?: string | undefined;
+  /** `--consistency-from N[,N…]`, repeatable (bundle). */
+  readonly consistencyFrom?: readonly string[] | undefined;
 }
 
 /**
- * `sealog export --tenant T [--format ndjson|csv|bundle] [filters] [--out FILE]`: brings the
- * index up to date, then streams the export to FILE or stdout.
+ * `sealog export --tenant T [--format ndjson|csv|bundle] [filters] [--consistency-from N[,N…]]
+ * [--out FILE]`: brings the index up to date, then streams the export to FILE or stdout.
  */
 export async function runExportCommand(
   opts: ExportOptions,
@@ -161,6 +163,15 @@ export async function runExportCommand(
     }
     if (opts.order !== undefined && opts.order !== 'asc' && opts.order !== 'desc') {
       throw new ConfigError(`--order: expected asc or desc, got ${JSON.stringify(opts.order)}`);
+    }
+    const consistencyFrom = parseConsistencyFrom(
+      opts.consistencyFrom === undefined || opts.consistencyFrom.length === 0
+        ? undefined
+        : opts.consistencyFrom,
+      '--consistency-from',
+    );
+    if (consistencyFrom !== undefined && format !== 'bundle') {
+      throw new ConfigError('--consistency-from: only with --format bundle');
     }
     const filter = parseFilter({
       actor_id: opts.actorId,
@@ -191,6 +202,7 @@ export async function runExportCommand(
         personal: opts.personal !== false,
         order: opts.order === 'desc' ? 'desc' : 'asc',
         ...(opts.logId === undefined ? {} : { logId: opts.logId }),
+        ...(consistencyFrom === undefined ? {} : { consistencyFrom }),
       });
       const sink = opts.out === undefined ? io.stdout : createWriteStream(opts.out, { mode: 0o600 });
       await pipeline(started.stream, sink, { end: opts.out !== undefined });

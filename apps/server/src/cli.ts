@@ -76,6 +76,11 @@ program
   .option('--end-time <time>', 'occurred before (epoch seconds or RFC 3339)')
   .option('--order <order>', 'asc (default) or desc (ndjson/csv)')
   .option('--log-id <id>', 'bundle: the log, when there are several')
+  .option(
+    '--consistency-from <sizes>',
+    'bundle: add consistency proofs from these tree sizes (e.g. of checkpoints an auditor kept); comma-separated, repeatable',
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
   .option('--no-personal', 'leave personal fields out (ndjson/csv)')
   .option('--data-dir <dir>', dataDirOption)
   .action(async (opts) => {

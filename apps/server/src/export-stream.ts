@@ -15,6 +15,46 @@ import { HttpError } from './errors';
 import { badParam, type RecordFilter } from './filters';
 import { indexCall, type ReadIndex, readHits, searchQuery } from './search';
 
+/** Most distinct tree sizes `consistency_from` may name (the bundle producer's limit). */
+export const MAX_CONSISTENCY_FROM = 64;
+/** One `consistency_from` value: decimal tree sizes, comma-separated. */
+const SIZE_LIST = /^[0-9]{1,16}(,[0-9]{1,16})*$/;
+
+/**
+ * Parses `consistency_from` (bundle): each value a decimal tree size or a comma-separated list of
+ * them (`consistency_from=100,250` = `consistency_from=100&consistency_from=250`); repeats merged,
+ * ascending. Whether the sizes fit the log is checked by {@link startExport}.
+ * @param value - a string, an array of strings (a repeated parameter) or undefined.
+ * @param param - name for messages (`consistency_from`, or `--consistency-from` for the CLI).
+ * @returns the sizes, each an integer ≥ 1, or `undefined` when none are given.
+ * @throws {HttpError} 400 naming `param` for anything else, or more than {@link MAX_CONSISTENCY_FROM} sizes.
+ */
+export function parseConsistencyFrom(value: unknown, param = 'consistency_from'): number[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = Array.isArray(value) ? value : [value];
+  const sizes = new Set<number>();
+  for (const part of parts) {
+    if (typeof part !== 'string' || !SIZE_LIST.test(part)) {
+      throw badParam(
+        param,
+        `expected tree sizes (integers ≥ 1, comma-separated), got ${JSON.stringify(part)}`,
+      );
+    }
+    for (const digits of part.split(',')) {
+      const n = Number(digits);
+      // RFC 9162 §2.1.4: a consistency proof from the empty tree proves nothing.
+      if (!Number.isSafeInteger(n) || n < 1) {
+        throw badParam(param, `expected tree sizes (integers ≥ 1), got ${JSON.stringify(digits)}`);
+      }
+      sizes.add(n);
+    }
+  }
+  if (sizes.size > MAX_CONSISTENCY_FROM) {
+    throw badParam(param, `at most ${MAX_CONSISTENCY_FROM} tree sizes, got ${sizes.size}`);
+  }
+  return sizes.size === 0 ? undefined : [...sizes].sort((a, b) => a - b);
+}
+
 /** Records read per index page while exporting. */
 export const EXPORT_PAGE = 1000;
 /** A bundle reads index candidates only while they are at most this share of its leaf range. */
@@ -82,6 +122,11 @@ export interface ExportRequest {
   readonly order?: 'asc' | 'desc';
   /** bundle: the log (required when the ledger has several). */
   readonly logId?: string;
+  /**
+   * bundle: tree sizes to add consistency proofs from (see {@link parseConsistencyFrom}), each
+   * ≤ the log's tree size; refused with any other format.
+   */
+  readonly consistencyFrom?: readonly number[];
 }
 
 /** A started export. */
@@ -106,6 +151,9 @@ export function startExport(req: ExportRequest): ExportStream {
   });
   const token =
     filter.actorId === undefined ? undefined : ledger.keyMaterial.subjectToken(tenant, filter.actorId);
+  if (req.consistencyFrom !== undefined && req.format !== 'bundle') {
+    throw badParam('consistency_from', 'only with format=bundle');
+  }
   if (req.format === 'bundle') {
     if (filter.category !== undefined || filter.result !== undefined) {
       throw badParam(filter.category !== undefined ? 'category' : 'result', 'not supported by format=bundle');
@@ -119,6 +167,18 @@ export function startExport(req: ExportRequest): ExportStream {
     }
     const log = req.logId === undefined ? logs[0]! : ledger.log(req.logId);
     if (log.treeSize === 0) throw new HttpError(404, 'NOT_FOUND', `log ${log.logId} is empty`);
+    const consistencyFrom = req.consistencyFrom ?? [];
+    for (const m of consistencyFrom) {
+      // The bundle's checkpoint is signed later, over at least today's tree: a size that fits now
+      // fits then, and the producer never fails on it after the status line went out.
+      if (m > log.treeSize) {
+        throw badParam(
+          'consistency_from',
+          `${m} is larger than log ${log.logId}'s tree of ${log.treeSize} leaves (the bundle's checkpoint can only be proven consistent from smaller trees)`,
+          'too_large',
+        );
+      }
+    }
     const out = new PassThrough();
     let completed = false;
     const abort = new AbortController();
@@ -147,6 +207,7 @@ export function startExport(req: ExportRequest): ExportStream {
       },
       {
         signal: abort.signal,
+        ...(consistencyFrom.length === 0 ? {} : { consistencyFrom }),
         candidates: (from, to) =>
           bundleCandidates(
             index,

@@ -15,7 +15,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type AccessLog, apiKeyActor, ERASE_ACTION, isReservedActor } from './access-log';
 import type { Principal, Role } from './api-keys';
 import { HttpError } from './errors';
-import { type ExportFormat, startExport } from './export-stream';
+import { type ExportFormat, MAX_CONSISTENCY_FROM, parseConsistencyFrom, startExport } from './export-stream';
 import {
   badParam,
   checkKnownParams,
@@ -359,7 +359,7 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadRoutesDeps): 
     return { verified: true, length: reads.length, broken_at: null };
   }
 
-  const exportParams = new Set([...FILTER_PARAMS, 'format', 'order', 'log_id']);
+  const exportParams = new Set([...FILTER_PARAMS, 'format', 'order', 'log_id', 'consistency_from']);
   app.get<{ Params: TenantParams; Querystring: Query }>(
     '/api/v1/tenants/:tenant_id/export',
     {
@@ -381,6 +381,13 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadRoutesDeps): 
               type: 'string',
               pattern: '^[A-Za-z0-9._-]{1,64}$',
               description: 'bundle: the log (required when there are several)',
+            },
+            consistency_from: {
+              // An array so that the parameter may repeat (fastify coerces a single value to one).
+              type: 'array',
+              maxItems: MAX_CONSISTENCY_FROM,
+              items: { type: 'string', pattern: '^[0-9]{1,16}(,[0-9]{1,16})*$' },
+              description: `bundle: tree size(s) to add RFC 9162 consistency proofs from, to the bundle's checkpoint (1 ≤ size ≤ the log's tree size); repeat the parameter or separate with commas; at most ${MAX_CONSISTENCY_FROM}`,
             },
           },
         },
@@ -405,12 +412,24 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadRoutesDeps): 
       const principal = principalFor(request, tenant);
       const filter = parseFilter(request.query);
       const format = (request.query.format ?? 'ndjson') as ExportFormat;
+      // Schema-checked and coerced to an array of strings (the `Query` type says string).
+      const consistencyFrom = parseConsistencyFrom(
+        (request.query as Record<string, unknown>).consistency_from,
+      );
+      // Before the access event is recorded: a rejected request changes nothing (CONTRACT §2).
+      if (consistencyFrom !== undefined && format !== 'bundle') {
+        throw badParam('consistency_from', 'only with format=bundle');
+      }
       if (filter.actorId !== undefined && !principal.roles.has('read')) {
         // Without `read`, an actor filter would tell an export-only key which records are whose.
         throw new HttpError(403, 'FORBIDDEN', 'filtering by actor_id needs the "read" role');
       }
       const token = tokenOf(tenant, filter);
-      const meta = { ...filterMetadata(filter, token), format };
+      const meta = {
+        ...filterMetadata(filter, token),
+        format,
+        ...(consistencyFrom === undefined ? {} : { consistency_from: consistencyFrom.join(',') }),
+      };
       // Fail closed: the export is recorded durably before its first byte leaves (429/503 if that
       // cannot be done); a second event records how it ended.
       await access.record(
@@ -429,6 +448,7 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadRoutesDeps): 
         personal: principal.roles.has('read'),
         order: request.query.order === 'desc' ? 'desc' : 'asc',
         ...(request.query.log_id === undefined ? {} : { logId: request.query.log_id }),
+        ...(consistencyFrom === undefined ? {} : { consistencyFrom }),
       });
       // Recorded when the stream ends (count known), also when the client went away.
       void started.done.then(({ count, completed }) =>
@@ -509,8 +529,11 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadRoutesDeps): 
         'durable',
       );
       await ledger.eraseSubject(tenant, actorId);
-      // Resolves once committed and visible to searches: a search after this answer misses the token.
-      await index.eraseSubject(tenant, token);
+      // Every record sealed under the shredded key was received before now (received_at is taken
+      // before the key is loaded): the erasure covers the subject's records appended up to now,
+      // and its records received later (a new key) stay searchable. Resolves once committed and
+      // visible to searches: a search after this answer finds none of the covered records.
+      await index.eraseSubject(tenant, token, { time: Date.now() });
       return { erased: true, subject: actorId, event_id: eventId };
     },
   );

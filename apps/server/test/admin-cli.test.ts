@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLedger } from '@sealog/ledger';
@@ -88,6 +88,57 @@ describe('sealog reindex / export (offline, real process)', () => {
     const report = await verifyBundle(out);
     expect(report.ok).toBe(true);
     expect(report.findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
+  it('export --consistency-from adds proofs that let sealog verify prove a kept checkpoint', async () => {
+    const ledger = await createLedger({ dir, onNotice: () => {} });
+    let kept: string;
+    try {
+      await ledger.checkpoint();
+      kept = ledger.log('default').latestCheckpoint()!;
+    } finally {
+      await ledger.close();
+    }
+    const keptSize = Number(kept.split('\n')[1]);
+    const keptFile = join(dir, 'kept.checkpoint');
+    writeFileSync(keptFile, kept);
+    const out = join(dir, 'proven.bundle.jsonl');
+    const args = [
+      'export',
+      '--data-dir',
+      dir,
+      '--tenant',
+      'globex',
+      '--format',
+      'bundle',
+      '--resource-id',
+      'd1',
+    ];
+    const b = sealog(...args, '--consistency-from', `1,${keptSize}`, '--consistency-from', '7', '--out', out);
+    expect(b.code, b.stderr).toBe(0);
+    const header = JSON.parse(readFileSync(out, 'utf8').split('\n')[0]!);
+    expect(header.consistency.map((c: { from_size: number }) => c.from_size)).toEqual([1, 7, keptSize]);
+    const ok = sealog('verify', out, '--checkpoint', keptFile);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/3 consistency proof\(s\), your checkpoints: 1 proven, 0 NOT proven/);
+    // Without proofs (and no record at the kept size) the kept checkpoint is not proven: exit 1.
+    const plain = join(dir, 'plain.bundle.jsonl');
+    expect(sealog(...args, '--out', plain).code).toBe(0);
+    const unproven = sealog('verify', plain, '--checkpoint', keptFile);
+    expect(unproven.code).toBe(1);
+    expect(unproven.stdout).toMatch(new RegExp(`ERROR AUDITOR_CHECKPOINT .*consistency-from ${keptSize}`));
+    // Bad sizes: exit 2 naming the flag; nothing written.
+    for (const [value, message] of [
+      ['0', /--consistency-from: expected tree sizes \(integers ≥ 1\)/],
+      ['99999999', /consistency_from: 99999999 is larger than log default's tree/],
+    ] as const) {
+      const bad = sealog(...args, '--consistency-from', value, '--out', join(dir, 'bad.jsonl'));
+      expect(bad.code, value).toBe(2);
+      expect(bad.stderr, value).toMatch(message);
+    }
+    const csv = sealog('export', '--data-dir', dir, '--tenant', 'globex', '--consistency-from', '1');
+    expect(csv.code).toBe(2);
+    expect(csv.stderr).toContain('--consistency-from: only with --format bundle');
   });
 
   it('exits 2 with a clear message on bad flags, a missing data dir, or a running server', async () => {

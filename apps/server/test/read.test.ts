@@ -287,6 +287,83 @@ describe('GET /api/v1/tenants/{tenant}/export', () => {
     expect((await verifyBundle(file, { publicKeys: [logs[0].public_key] })).ok).toBe(false);
   });
 
+  it('adds consistency proofs from consistency_from sizes, proving a checkpoint the auditor kept', async () => {
+    const [log] = (await call(base, 'GET', '/api/v1/logs', { key: ADMIN })).json;
+    // A checkpoint as an auditor keeps it: the one an event's proof carries (signed on demand).
+    const kept = (await call(base, 'GET', '/api/v1/tenants/acme/events/acme-0', { key: ADMIN })).json.proof
+      .checkpoint as string;
+    const keptSize = Number(kept.split('\n')[1]);
+    // The export's own access record grows the log first: the bundle's tree is larger than kept.
+    const r = await call(
+      base,
+      'GET',
+      `/api/v1/tenants/acme/export?format=bundle&resource_id=doc-2&consistency_from=${keptSize}&consistency_from=1,${keptSize}`,
+      { key: ADMIN },
+    );
+    expect(r.status, r.text.slice(0, 300)).toBe(200);
+    const header = JSON.parse(r.text.slice(0, r.text.indexOf('\n')));
+    expect(header.tree_size).toBeGreaterThan(keptSize);
+    expect(header.consistency.map((c: { from_size: number }) => c.from_size)).toEqual([1, keptSize]);
+    const file = join(dir, 'doc-2.bundle.jsonl');
+    writeFileSync(file, r.text);
+    const report = await verifyBundle(file, {
+      publicKeys: [log.public_key],
+      checkpoints: [{ note: kept, file: 'kept.checkpoint' }],
+    });
+    expect(report.findings).toEqual([]);
+    expect(report.summary.bundle).toMatchObject({
+      consistencyProofs: 2,
+      auditorProven: 1,
+      auditorUnproven: 0,
+    });
+    // Without the parameter the same kept checkpoint is not proven by this bundle (no record fixes it).
+    const plain = await call(base, 'GET', '/api/v1/tenants/acme/export?format=bundle&resource_id=doc-2', {
+      key: ADMIN,
+    });
+    expect(plain.text).not.toContain('"consistency"');
+    writeFileSync(file, plain.text);
+    const unproven = await verifyBundle(file, {
+      publicKeys: [log.public_key],
+      checkpoints: [{ note: kept, file: 'kept.checkpoint' }],
+    });
+    expect(unproven.summary.bundle).toMatchObject({ auditorUnproven: 1 });
+    // The export is audited with the sizes asked for (the "started" event is durable).
+    await server.indexer.catchUp();
+    const trail = await call(base, 'GET', '/api/v1/tenants/acme/audit-logs?action=sealog.export&limit=1000', {
+      key: ADMIN,
+    });
+    expect(
+      trail.json.records.filter(
+        (x: { metadata?: Record<string, unknown> }) => x.metadata?.consistency_from === `1,${keptSize}`,
+      ).length,
+    ).toBeGreaterThan(0);
+  });
+
+  it('answers 400 with the error shape for bad consistency_from values, before streaming', async () => {
+    const size = (await call(base, 'GET', '/api/v1/logs', { key: ADMIN })).json[0].tree_size as number;
+    for (const [query, reason] of [
+      ['format=bundle&consistency_from=0', /integers ≥ 1/],
+      ['format=bundle&consistency_from=abc', /pattern|consistency_from/],
+      ['format=bundle&consistency_from=1,,2', /pattern|consistency_from/],
+      ['format=bundle&consistency_from=-5', /pattern|consistency_from/],
+      [`format=bundle&consistency_from=${size + 1000}`, /larger than log .* tree of \d+ leaves/],
+      ['format=ndjson&consistency_from=1', /only with format=bundle/],
+      ['consistency_from=1', /only with format=bundle/],
+    ] as const) {
+      const r = await call(base, 'GET', `/api/v1/tenants/acme/export?${query}`, { key: ADMIN });
+      expect(r.status, query).toBe(400);
+      expect(r.json.error.code, query).toBe('INVALID_REQUEST');
+      expect(r.json.error.message, query).toMatch(reason);
+      expect(r.json.error.details[0].path, query).toMatch(/consistency_from/);
+    }
+    const many = Array.from({ length: 65 }, (_, i) => i + 1).join(',');
+    const r = await call(base, 'GET', `/api/v1/tenants/acme/export?format=bundle&consistency_from=${many}`, {
+      key: ADMIN,
+    });
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toMatch(/at most 64 tree sizes/);
+  });
+
   it('answers 400 for an unknown format or parameter before streaming', async () => {
     expect((await call(base, 'GET', '/api/v1/tenants/acme/export?format=xml', { key: ADMIN })).status).toBe(
       400,
@@ -676,6 +753,67 @@ describe('erasure interrupted before the index update (crash window)', () => {
           })
         ).json.records.length,
       ).toBe(20);
+    } finally {
+      await s.close();
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a subject erased and then seen again', () => {
+  it('is found by actor for its new events only, live and after the index is rebuilt from the logs', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'sealog-read-again-'));
+    const config = resolveServeConfig(
+      { dataDir: own, port: '0', grpcPort: '0' },
+      { SEALOG_ADMIN_KEY: ADMIN },
+    );
+    const options = { logger: false, onNotice: () => {}, processMetrics: false } as const;
+    let s = await startServer(config, options);
+    const bobIds = async (): Promise<string[]> => {
+      const r = await call(s.url, 'GET', '/api/v1/tenants/acme/audit-logs?actor_id=bob-7q2m&limit=1000', {
+        key: ADMIN,
+      });
+      expect(r.status, r.text).toBe(200);
+      return ids(r.json.records).sort();
+    };
+    const again = [0, 1].map((i) => ({ ...acmeEvent(1), event_id: `bob-again-${i}` }));
+    try {
+      expect(
+        (await call(s.url, 'POST', '/api/v1/events', { key: ADMIN, body: { events: ACME } })).status,
+      ).toBe(200);
+      await s.indexer.catchUp();
+      expect(await bobIds()).toHaveLength(20);
+      const erased = await call(s.url, 'POST', '/api/v1/tenants/acme/subjects/bob-7q2m/erase', {
+        key: ADMIN,
+      });
+      expect(erased.status, erased.text).toBe(200);
+      expect(await bobIds()).toEqual([]);
+      // The same actor in new events: a new subject key, the same blind token.
+      expect(
+        (await call(s.url, 'POST', '/api/v1/events', { key: ADMIN, body: { events: again } })).status,
+      ).toBe(200);
+      await s.indexer.catchUp();
+      expect(await bobIds()).toEqual(['bob-again-0', 'bob-again-1']);
+      const fresh = await call(s.url, 'GET', '/api/v1/tenants/acme/events/bob-again-0', { key: ADMIN });
+      expect(fresh.json.record.actor.id).toBe('bob-7q2m');
+      const old = await call(s.url, 'GET', '/api/v1/tenants/acme/events/acme-1', { key: ADMIN });
+      expect(old.json.record.actor.id).toBe('[erased]');
+      // The index file lost and rebuilt from the logs: the erasure event replays with its horizon.
+      await s.close();
+      rmSync(join(own, 'index'), { recursive: true, force: true });
+      s = await startServer(config, options);
+      await s.indexer.catchUp();
+      expect(await bobIds()).toEqual(['bob-again-0', 'bob-again-1']);
+      // Every record stays findable by the other filters.
+      const docs = await call(
+        s.url,
+        'GET',
+        '/api/v1/tenants/acme/audit-logs?resource_type=document&limit=1000',
+        {
+          key: ADMIN,
+        },
+      );
+      expect(docs.json.records).toHaveLength(62);
     } finally {
       await s.close();
       rmSync(own, { recursive: true, force: true });

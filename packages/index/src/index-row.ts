@@ -30,9 +30,9 @@ export interface IndexRow {
   /** Blind token of the actor id, exactly {@link SUBJECT_TOKEN_BYTES} bytes. */
   readonly subjectToken: Uint8Array;
   /**
-   * `true` when the subject is known to be erased (the indexer's `isErased` said so): the row is
-   * stored without its token, so no actor search finds it. Absent or `false`: stored with it
-   * (unless the index remembers the subject as erased).
+   * `true` when the record's subject key is known to be erased (the indexer's `isErased` said so):
+   * the row is stored without its token, so no actor search finds it. Absent or `false`: stored
+   * with it, unless an erasure the index remembers covers the row (see `SearchIndex.eraseSubject`).
    */
   readonly subjectErased?: boolean;
   /** `user` | `service` | `system`. */

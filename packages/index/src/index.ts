@@ -37,11 +37,13 @@ export {
   SCHEMA_VERSION,
 } from './schema';
 export {
+  type ErasureHorizon,
   type HistoryQuery,
   type IndexStats,
   MAX_FIELD_CHARS,
   MAX_PAGE_LIMIT,
   openSearchIndex,
+  type RecordErasure,
   type SearchHit,
   SearchIndex,
   type SearchIndexOptions,

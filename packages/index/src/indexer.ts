@@ -14,15 +14,21 @@
  * packs rows, keeps at most `maxChunksInFlight` chunks posted and not committed (backpressure), and
  * a pass ends only when every chunk it posted has committed.
  *
- * Not here: erasing (the server calls `eraseSubject` on the index when it erases a subject; the
- * optional `isErased` hook only keeps already-erased subjects out of rows indexed later, e.g. into
- * a rebuilt file) and reading records back (the ledger).
+ * Erasures: a record that announces one (`erasureOf`) is inserted together with its erasure, in
+ * one transaction: the erasure covers the rows up to that record (its append clock, see
+ * `ErasureHorizon`), in every log, and no others — so a subject seen again after its erasure is
+ * searchable by its new records, and a rebuild from the logs reaches the same result as live
+ * indexing. The optional `isErased` hook (the ledger's key store) also keeps rows sealed under a
+ * shredded subject key without token, wherever they fall.
+ *
+ * Not here: the erase request itself (the server calls `eraseSubject` on the index right after
+ * shredding the key) and reading records back (the ledger).
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { StoredRecord } from '@sealog/codec';
 import { IndexError } from './errors';
 import { type IndexRow, indexRowOf } from './index-row';
-import type { SearchIndex } from './search-index';
+import type { RecordErasure, SearchIndex } from './search-index';
 import type { WorkerSearchIndex } from './worker-search-index';
 
 /** Default delay between polls of the logs, in ms. */
@@ -101,17 +107,21 @@ export interface IndexerOptions {
    */
   readonly maxChunksInFlight?: number;
   /**
-   * Consulted once per (tenant, token, subject key id) — answers are cached — before a record is
-   * indexed: `true` stores the row without its token, so a subject erased in the ledger stays
-   * unsearchable by actor even in an index rebuilt from scratch (a new file knows no erasures).
+   * Consulted once per (tenant, token, subject key id) — answers are cached, and the cache is
+   * dropped whenever an announced erasure is applied (an answer given before the key shred may be
+   * stale) — before a record is indexed: `true` stores the row without its token, so a record
+   * sealed under a shredded key stays unsearchable by actor even in an index rebuilt from scratch
+   * (a new file knows no direct erasures), wherever it falls relative to an erasure's horizon.
    */
   readonly isErased?: IsErased;
   /**
    * Recognizes records that announce an erasure (the server's `sealog.subject.erase` access
-   * events carry the subject's blind token): once such a record is indexed, the subject's token
-   * is erased in the index too (after the rows before it). So an erasure interrupted between the
-   * key shred and the index update — a crash — still reaches the index when its durable record
-   * is indexed, and an index rebuilt from the logs replays every erasure.
+   * events carry the subject's blind token): such a record is indexed together with its erasure
+   * (one transaction), which covers the subject's rows up to the record's append clock in every
+   * log — the rows before it in its own log, and those appended no later than it in the others.
+   * So an erasure interrupted between the key shred and the index update — a crash — still
+   * reaches the index when its durable record is indexed, an index rebuilt from the logs replays
+   * every erasure with the same horizon, and the subject's later records keep their token.
    */
   readonly erasureOf?: (record: StoredRecord) => Erasure | undefined;
 }
@@ -150,8 +160,8 @@ export function createIndexer(options: IndexerOptions): Indexer {
 }
 
 /**
- * Rebuilds `index` from `ledger`: empties it and indexes every durable record (erased subjects stay
- * erased), as a bulk load by default (secondary indexes built once at the end: searches throw
+ * Rebuilds `index` from `ledger`: empties it and indexes every durable record (erasures stay, with
+ * their horizons), as a bulk load by default (secondary indexes built once at the end: searches throw
  * `REBUILDING` meanwhile). Do not run it while another indexer fills the same index; use that
  * indexer's {@link Indexer.reindex} instead.
  * @throws {IndexError} as {@link Indexer.catchUp}.
@@ -182,8 +192,6 @@ export class Indexer {
   private readonly maxInFlight: number;
   private readonly isErased: IsErased | undefined;
   private readonly erasureOf: ((record: StoredRecord) => Erasure | undefined) | undefined;
-  /** Erasures seen during a bulk load, applied once its indexes exist. */
-  private deferredErasures: Erasure[] | undefined = undefined;
   /** `tenant \n token hex \n key id` → erased; bounded by {@link ERASED_CACHE_ENTRIES}. */
   private readonly erasedCache = new Map<string, boolean>();
   private readonly chunkRows: number;
@@ -268,7 +276,7 @@ export class Indexer {
   }
 
   /**
-   * Empties the index and indexes every durable record again (erased subjects stay erased),
+   * Empties the index and indexes every durable record again (erasures stay, with their horizons),
    * taking turns with the background loop. With `bulkLoad` (default false here: a live index keeps
    * answering, from fewer rows, while it refills) the secondary indexes are built once at the end
    * and searches throw `REBUILDING` until then.
@@ -278,10 +286,8 @@ export class Indexer {
     if (this.state === 'stopped') throw new IndexError('CLOSED', 'indexer stopped');
     const bulkLoad = options.bulkLoad === true;
     await this.exclusive(async () => await this.index.reset({ bulkLoad }));
-    // Without the token index an erasure scans every row: erasures announced during a bulk load
-    // are applied once the indexes exist. The result is the same as applying them in order: the
-    // token leaves every row of the subject, before and after the announcing record.
-    if (bulkLoad) this.deferredErasures = [];
+    // In a bulk load, erasures announced by records are recorded as they come but clear the rows
+    // they cover only when the indexes exist (finishBulkLoad): the same rows as in order.
     let failure: unknown;
     try {
       await this.catchUp();
@@ -292,15 +298,8 @@ export class Indexer {
     if (bulkLoad) {
       try {
         await this.exclusive(async () => await this.index.finishBulkLoad());
-        const erasures = this.deferredErasures ?? [];
-        this.deferredErasures = undefined;
-        await this.exclusive(async () => {
-          for (const e of erasures) await this.index.eraseSubject(e.tenantId, e.subjectToken);
-        });
       } catch (error) {
         failure ??= error;
-      } finally {
-        this.deferredErasures = undefined;
       }
     }
     if (failure !== undefined) throw failure;
@@ -418,18 +417,16 @@ export class Indexer {
         rows.push(row);
         next++;
         const erasure = this.erasureOf?.(r.record);
-        if (erasure !== undefined && this.deferredErasures !== undefined) {
-          this.deferredErasures.push(erasure);
-        } else if (erasure !== undefined) {
-          // The rows up to the announcing record first, then the erasure (the writer applies
-          // requests in order; later rows of the subject are stored without the token).
-          await this.submit(inFlight, rows, logId, next);
+        if (erasure !== undefined) {
+          // The chunk ends with the announcing record and carries its erasure: rows, watermark and
+          // erasure commit together, so a crash cannot leave the record indexed and its erasure
+          // lost (the watermark is past it: it would never be read again).
+          await this.submit(inFlight, rows, logId, next, [
+            { tenantId: erasure.tenantId, subjectToken: erasure.subjectToken, logId, leafIndex: r.leafIndex },
+          ]);
           rows = [];
-          const erased = this.index.eraseSubject(erasure.tenantId, erasure.subjectToken);
-          if (erased instanceof Promise) {
-            erased.catch(() => {});
-            inFlight.push(erased.then(() => {}));
-          }
+          // Answers of `isErased` given before the key shred may say "not erased": ask again.
+          this.erasedCache.clear();
           continue;
         }
         if (rows.length >= this.chunkRows) {
@@ -456,8 +453,9 @@ export class Indexer {
     rows: IndexRow[],
     logId: string,
     next: number,
+    erasures: readonly RecordErasure[] = [],
   ): Promise<void> {
-    const done = this.index.insert(rows, new Map([[logId, next]]));
+    const done = this.index.insert(rows, new Map([[logId, next]]), erasures);
     if (done === undefined) return;
     // Handled here so that a failure of a chunk not awaited yet is never "unhandled".
     done.catch(() => {});

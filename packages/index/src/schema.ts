@@ -5,7 +5,7 @@
  * - `entries`: one row per record. The rowid is the record's position (position.ts). Low-cardinality
  *   strings (tenant, action, category, result, actor type, resource type) are stored as numbers from
  *   `names`, which keeps every secondary index narrow. `token` is the subject's blind token, NULL
- *   once the subject was erased. `append_clock` orders resource histories (search-index.ts).
+ *   when an erasure of the subject covers the row. `append_clock` orders resource histories (search-index.ts).
  * - `events`: `(tenant, event id, position)`, the event-id lookup on its own (an id is needed
  *   nowhere else, so it is not stored twice as a column plus an index). `event_id` has BLOB
  *   affinity: values are kept exactly as bound (text stays text: "0123" never becomes 123).
@@ -14,7 +14,9 @@
  *   no sort, and no table access when only time and position are needed.
  * - `logs`: per log its position code, the watermark (next leaf to index), the append clock and
  *   its row count, updated in the same transaction as the rows.
- * - `erased`: `(tenant, token)` pairs of erased subjects; kept across `reset()`.
+ * - `erased`: per erased subject `(tenant, token)` its horizon `until`: rows of the subject whose
+ *   append clock is at most `until` carry no token (search-index.ts `eraseSubject`); kept across
+ *   `reset()`.
  *
  * Connection settings: WAL (readers never block the writer), `synchronous = NORMAL` (a commit is
  * atomic but may be lost on power failure — the index is rebuildable and the watermark is lost with
@@ -26,8 +28,12 @@
 import type { Database } from 'better-sqlite3';
 import { IndexError } from './errors';
 
-/** Schema version stored in `PRAGMA user_version`; a file with another version is refused. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Schema version stored in `PRAGMA user_version`; a file with another version is refused, except
+ * version 1, which a writing connection upgrades in place ({@link ensureSchema}).
+ * 2: `erased.until` (an erasure covers the rows up to a horizon instead of every row forever).
+ */
+export const SCHEMA_VERSION = 2;
 /** `PRAGMA application_id` of a sealog index file: ASCII "SLIX". */
 export const APPLICATION_ID = 0x534c4958;
 /** Default database page size of new index files in bytes (SQLite's default). */
@@ -83,6 +89,7 @@ CREATE TABLE events (
 CREATE TABLE erased (
   tenant INTEGER NOT NULL,
   token BLOB NOT NULL,
+  until INTEGER NOT NULL,
   PRIMARY KEY (tenant, token)
 ) WITHOUT ROWID;
 `;
@@ -199,10 +206,34 @@ export function ensureSchema(db: Database, path: string): void {
       `${path}: not a sealog index (application_id 0x${applicationId.toString(16)}, expected 0x${APPLICATION_ID.toString(16)})`,
     );
   }
+  if (version === 1) {
+    upgradeFromVersion1(db);
+    return;
+  }
   if (version !== SCHEMA_VERSION) {
     throw new IndexError(
       'INCOMPATIBLE',
       `${path}: index schema version ${version}, this build reads ${SCHEMA_VERSION}; delete the file and reindex`,
     );
   }
+}
+
+/**
+ * Version 1 → 2: adds `erased.until`. A version-1 erasure covered every row of its subject for
+ * ever, and the file does not say when it happened; the upgrade gives it the latest append clock
+ * of any log, so every row indexed until now stays covered (they already have no token) and rows
+ * received later carry their token again (an empty index has no clock: its erasures stay unbounded,
+ * as before). A file rebuilt from scratch replays the erasure records
+ * of the logs with their exact horizons instead.
+ */
+function upgradeFromVersion1(db: Database): void {
+  db.transaction(() => {
+    db.exec('ALTER TABLE erased ADD COLUMN until INTEGER NOT NULL DEFAULT 0');
+    // An empty index (reset, never refilled) has no clock to go by: such erasures stay unbounded.
+    db.exec(
+      `UPDATE erased SET until = (SELECT CASE WHEN max(append_clock) > 0 THEN max(append_clock)
+         ELSE ${Number.MAX_SAFE_INTEGER} END FROM logs)`,
+    );
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
 }

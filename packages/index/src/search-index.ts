@@ -9,6 +9,11 @@
  * ended — never skipping rows, never storing one twice (the position is the primary key and
  * inserts ignore rows already present).
  *
+ * Erasure: an erasure of a subject `(tenant, token)` has a horizon on the append clock (below)
+ * and clears the token of the subject's rows up to it, in every log — now and whenever such a
+ * row is inserted later; rows past it keep the token (a subject seen again after its erasure). The
+ * horizons live in the file, so a rebuild (`reset()` + reindex) gives the same rows.
+ *
  * Reads: keyset pagination on `(time, position)` in the query's order (cursor.ts); every query runs
  * through one index chosen here (`INDEXED BY`), never a table scan. Resource histories are ordered
  * by the **append clock**: for each log, `max(receivedAt, append clock of the previous record of
@@ -126,6 +131,36 @@ export interface HistoryQuery {
   readonly order?: SortOrder | undefined;
 }
 
+/**
+ * Which rows of a subject an erasure covers (see {@link SearchIndex.eraseSubject}): in every log,
+ * the rows whose append clock (the log's running maximum of `receivedAt`, see the file comment) is
+ * at most the horizon — a prefix of each log, since the clock never decreases along a log.
+ */
+export type ErasureHorizon =
+  /** Horizon `time`: epoch ms, safe integer ≥ 0 (e.g. when the subject key was shredded). */
+  | { readonly time: number }
+  /**
+   * The horizon is the append clock of the record `(logId, leafIndex)` that announces the erasure,
+   * which the index must hold: every row before it in its log, and the rows of other logs
+   * appended (by server time) no later than it.
+   */
+  | { readonly logId: string; readonly leafIndex: number };
+
+/**
+ * An erasure announced by an indexed record, applied by {@link SearchIndex.insert} in the same
+ * transaction as the rows (horizon: that record, see {@link ErasureHorizon}).
+ */
+export interface RecordErasure {
+  /** Tenant of the erased subject. */
+  readonly tenantId: string;
+  /** The subject's blind token, {@link SUBJECT_TOKEN_BYTES} bytes. */
+  readonly subjectToken: Uint8Array;
+  /** Log of the announcing record. */
+  readonly logId: string;
+  /** Leaf index of the announcing record (in this insert or indexed before). */
+  readonly leafIndex: number;
+}
+
 /** Where a matching record lives; read it (and its proof) from the ledger. */
 export interface SearchHit {
   /** Log holding the record. */
@@ -204,8 +239,10 @@ export class SearchIndex {
   private readonly logs = new Map<string, LogState>();
   /** Position code → log id. */
   private readonly logIds: string[] = [];
-  /** Tenant name id → hex tokens of erased subjects. */
-  private readonly erased = new Map<number, Set<string>>();
+  /** Tenant name id → hex token of an erased subject → its horizon (append clock, epoch ms). */
+  private readonly erased = new Map<number, Map<string, number>>();
+  /** Erasures of the running transaction, merged into {@link erased} on commit. */
+  private readonly stagedErased: { tenant: number; hex: string; until: number }[] = [];
   /** Names and logs created by the running transaction, merged on commit. */
   private readonly stagedNames = new Map<string, number>();
   private readonly stagedLogs = new Map<string, LogState>();
@@ -224,7 +261,13 @@ export class SearchIndex {
   private readonly findEventStatement: Statement;
   private readonly insertErased: Statement;
   private readonly clearToken: Statement;
-  private readonly insertTx: (rows: readonly IndexRow[], watermarks: ReadonlyMap<string, number>) => void;
+  private readonly clockAt: Statement;
+  private readonly erasedUntilStatement: Statement;
+  private readonly insertTx: (
+    rows: readonly IndexRow[],
+    watermarks: ReadonlyMap<string, number>,
+    erasures: readonly RecordErasure[],
+  ) => void;
   /** Read-only connection (queries only); its maps follow the writer through {@link refresh}. */
   private readonly readOnly: boolean;
   /** Largest id of `names` loaded (refresh reads only newer ones). */
@@ -287,8 +330,9 @@ export class SearchIndex {
       } else {
         configureConnection(db, { pageBytes, cacheBytes, mmapBytes, checkpointPages });
         ensureSchema(db, path);
-        // A bulk load that never finished (crash, kill) left the indexes dropped: build them now.
-        if (!hasSecondaryIndexes(db)) createSecondaryIndexes(db);
+        // A bulk load that never finished (crash, kill) left the indexes dropped: build them now,
+        // and erase what the erasures recorded meanwhile cover (their row scans were deferred).
+        if (!hasSecondaryIndexes(db)) finishBulk(db);
       }
       this.insertRow = db.prepare(
         `INSERT OR IGNORE INTO entries (pos, tenant, occurred_at, append_clock, token, actor_type,
@@ -311,12 +355,22 @@ export class SearchIndex {
            WHERE v.tenant = ? AND v.event_id = ? ORDER BY e.append_clock, v.pos LIMIT 1`,
         )
         .raw(true);
-      this.insertErased = db.prepare('INSERT OR IGNORE INTO erased (tenant, token) VALUES (?, ?)');
-      this.clearToken = db.prepare(
-        'UPDATE entries INDEXED BY entries_subject SET token = NULL WHERE tenant = ? AND token = ?',
+      // Horizons only grow: a later erasure of the same subject covers at least what earlier ones did.
+      this.insertErased = db.prepare(
+        `INSERT INTO erased (tenant, token, until) VALUES (?, ?, ?)
+         ON CONFLICT (tenant, token) DO UPDATE SET until = max(until, excluded.until)`,
       );
-      this.insertTx = db.transaction((rows: readonly IndexRow[], watermarks: ReadonlyMap<string, number>) =>
-        this.insertInTransaction(rows, watermarks),
+      this.clearToken = db.prepare(CLEAR_TOKEN_SQL);
+      this.clockAt = db.prepare('SELECT append_clock FROM entries WHERE pos = ?').pluck();
+      this.erasedUntilStatement = db
+        .prepare('SELECT until FROM erased WHERE tenant = ? AND token = ?')
+        .pluck();
+      this.insertTx = db.transaction(
+        (
+          rows: readonly IndexRow[],
+          watermarks: ReadonlyMap<string, number>,
+          erasures: readonly RecordErasure[],
+        ) => this.insertInTransaction(rows, watermarks, erasures),
       );
       this.load();
     } catch (cause) {
@@ -329,11 +383,11 @@ export class SearchIndex {
   /** Reads the small tables (names, logs, erased subjects) into memory. */
   private load(): void {
     this.loadNamesAndLogs();
-    for (const [tenant, token] of this.db.prepare('SELECT tenant, token FROM erased').raw(true).all() as [
-      number,
-      Buffer,
-    ][]) {
-      this.rememberErased(tenant, token.toString('hex'));
+    for (const [tenant, token, until] of this.db
+      .prepare('SELECT tenant, token, until FROM erased')
+      .raw(true)
+      .all() as [number, Buffer, number][]) {
+      this.rememberErased(tenant, token.toString('hex'), until);
     }
   }
 
@@ -341,16 +395,35 @@ export class SearchIndex {
    * Stores `rows` and sets the watermarks of `watermarks` (log id → next leaf index to index) in one
    * transaction: after a crash either both are there or neither. Rows already present (same log
    * and leaf index) are ignored. Rows of one log must come in leaf order (the append clock of
-   * resource histories is computed from that order). Rows of erased subjects are stored without
-   * their token.
+   * resource histories is computed from that order). A row is stored without its token when it
+   * says so (`subjectErased`) or when a remembered erasure of its subject covers it (its append
+   * clock is at most the erasure's horizon; see {@link eraseSubject}).
    *
-   * @throws {IndexError} `BAD_ARGUMENT` for a malformed row or watermark, a watermark that moves
-   *   backwards, or one that moves past a leaf the index does not hold (e.g. a chunk read before a
-   *   concurrent {@link reset}); nothing is stored then. `FAILED` when SQLite fails (rolled back).
+   * `erasures` (announced by records: the indexer's `erasureOf`) are applied after the rows, in the
+   * same transaction, so no crash separates an announcing record's watermark from its erasure; then
+   * the write-ahead log is checkpointed as by {@link eraseSubject}.
+   *
+   * @throws {IndexError} `BAD_ARGUMENT` for a malformed row, watermark or erasure, an erasure whose
+   *   record the index does not hold, a watermark that moves backwards, or one that moves past a
+   *   leaf the index does not hold (e.g. a chunk read before a concurrent {@link reset}); nothing is
+   *   stored then. `FAILED` when SQLite fails (rolled back).
    */
-  insert(rows: readonly IndexRow[], watermarks: ReadonlyMap<string, number>): void {
+  insert(
+    rows: readonly IndexRow[],
+    watermarks: ReadonlyMap<string, number>,
+    erasures: readonly RecordErasure[] = [],
+  ): void {
     this.checkWritable('insert');
     for (let i = 0; i < rows.length; i++) checkRow(rows[i]!, i);
+    for (let i = 0; i < erasures.length; i++) {
+      const e = erasures[i]!;
+      checkString(e.tenantId, `erasures[${i}].tenantId`);
+      checkToken(e.subjectToken, `erasures[${i}].subjectToken`);
+      if (typeof e.logId !== 'string' || !LOG_ID_PATTERN.test(e.logId)) {
+        throw new IndexError('BAD_ARGUMENT', `erasures[${i}].logId: bad log id ${JSON.stringify(e.logId)}`);
+      }
+      checkUint(e.leafIndex, `erasures[${i}].leafIndex`, LEAF_INDEX_LIMIT);
+    }
     for (const [logId, next] of watermarks) {
       if (typeof logId !== 'string' || !LOG_ID_PATTERN.test(logId)) {
         throw new IndexError('BAD_ARGUMENT', `watermarks: bad log id ${JSON.stringify(logId)}`);
@@ -360,22 +433,29 @@ export class SearchIndex {
       }
     }
     try {
-      this.insertTx(rows, watermarks);
+      this.insertTx(rows, watermarks, erasures);
       for (const [name, id] of this.stagedNames) this.names.set(name, id);
       for (const state of this.stagedLogs.values()) {
         if (!this.logs.has(state.logId)) this.logIds.push(state.logId);
         this.logs.set(state.logId, state);
       }
+      for (const e of this.stagedErased) this.rememberErased(e.tenant, e.hex, e.until);
     } catch (cause) {
       if (cause instanceof IndexError) throw cause;
       throw new IndexError('FAILED', `${this.path}: insert of ${rows.length} rows rolled back`, { cause });
     } finally {
       this.stagedNames.clear();
       this.stagedLogs.clear();
+      this.stagedErased.length = 0;
     }
+    if (erasures.length > 0) this.guard('insert', () => this.db.pragma('wal_checkpoint(TRUNCATE)'));
   }
 
-  private insertInTransaction(rows: readonly IndexRow[], watermarks: ReadonlyMap<string, number>): void {
+  private insertInTransaction(
+    rows: readonly IndexRow[],
+    watermarks: ReadonlyMap<string, number>,
+    erasures: readonly RecordErasure[],
+  ): void {
     const insertRow = this.insertRow;
     const insertEvent = this.insertEvent;
     for (let i = 0; i < rows.length; i++) {
@@ -385,10 +465,9 @@ export class SearchIndex {
       const clock = Math.max(row.receivedAt, log.clock);
       // Erasures are rare: the hex key is computed only for tenants that have one.
       const erased = this.erased.size === 0 ? undefined : this.erased.get(tenant);
+      const until = erased?.get(Buffer.from(row.subjectToken).toString('hex'));
       const token =
-        row.subjectErased === true || erased?.has(Buffer.from(row.subjectToken).toString('hex'))
-          ? null
-          : row.subjectToken;
+        row.subjectErased === true || (until !== undefined && clock <= until) ? null : row.subjectToken;
       const pos = positionOf(log.code, row.leafIndex);
       const info = insertRow.run(
         pos,
@@ -428,9 +507,36 @@ export class SearchIndex {
       }
       log.next = next;
     }
+    for (let i = 0; i < erasures.length; i++) {
+      const e = erasures[i]!;
+      const log = this.stagedLogs.get(e.logId) ?? this.logs.get(e.logId);
+      const until =
+        log === undefined
+          ? undefined
+          : (this.clockAt.get(positionOf(log.code, e.leafIndex)) as number | undefined);
+      if (until === undefined) {
+        throw new IndexError(
+          'BAD_ARGUMENT',
+          `erasures[${i}]: the announcing record ${e.logId}/${e.leafIndex} is not indexed`,
+        );
+      }
+      this.eraseInTransaction(this.nameId(e.tenantId), e.subjectToken, until);
+    }
     for (const log of this.stagedLogs.values()) {
       this.upsertLog.run(log.code, log.logId, log.next, log.clock, log.rows);
     }
+  }
+
+  /**
+   * Records the erasure of `(tenant, token)` up to `until` and clears the token of the rows it
+   * covers. During a bulk load the rows are not scanned (there is no token index): the end of the
+   * bulk load ({@link finishBulkLoad}, or the next open after a crash) clears every covered row.
+   * @returns rows changed.
+   */
+  private eraseInTransaction(tenant: number, token: Uint8Array, until: number): number {
+    this.insertErased.run(tenant, token, until);
+    this.stagedErased.push({ tenant, hex: Buffer.from(token).toString('hex'), until });
+    return this.bulk ? 0 : this.clearToken.run(tenant, token, until).changes;
   }
 
   /** The staged (writable) state of a log in the running transaction, created on first sight. */
@@ -663,39 +769,72 @@ export class SearchIndex {
   }
 
   /**
-   * Forgets which records belong to an erased data subject: clears the token on every row of
-   * `(tenantId, subjectToken)` and remembers the pair (it survives {@link reset}), so rows inserted
-   * later — by the indexer or a reindex — are stored without it. Searches by that token then
-   * match nothing; the records stay findable by every other filter. Finally checkpoints the
-   * write-ahead log so old page images holding the token leave it.
-   * @returns rows changed (0 when already erased or never indexed).
-   * @throws {IndexError} `BAD_ARGUMENT` for a token that is not 16 bytes; `FAILED` on SQLite errors.
+   * Forgets which records of a data subject precede its erasure: clears the token on the rows of
+   * `(tenantId, subjectToken)` that `horizon` covers and remembers the erasure with its horizon
+   * (it survives {@link reset}), so covered rows inserted later — by the indexer or a reindex — are
+   * stored without it too. Rows past the horizon keep their token: a subject seen again after its
+   * erasure (a new subject key, the same blind token) is searchable by actor for its new records
+   * only. Searches by the token never match a covered row; every record stays findable by every
+   * other filter. Erasing again only widens the horizon. Finally checkpoints the write-ahead log
+   * so old page images holding the token leave it.
+   *
+   * Without `horizon`: every row indexed so far and every record received until now (the horizon
+   * is the later of the current time and the latest append clock of any log).
+   * @returns rows changed (0 when already erased or never indexed; 0 during a bulk load, which
+   *   clears the covered rows when it ends).
+   * @throws {IndexError} `BAD_ARGUMENT` for a token that is not 16 bytes, a bad horizon, or one
+   *   naming a record the index does not hold; `FAILED` on SQLite errors.
+   * @example
+   * ```ts
+   * index.eraseSubject('acme', token, { time: shreddedAt });    // the server, after the key shred
+   * ```
    */
-  eraseSubject(tenantId: string, subjectToken: Uint8Array): number {
+  eraseSubject(tenantId: string, subjectToken: Uint8Array, horizon?: ErasureHorizon): number {
     this.checkWritable('eraseSubject');
     checkString(tenantId, 'tenantId');
     checkToken(subjectToken, 'subjectToken');
+    let time: number | undefined;
+    /** Position of the announcing record (when the horizon names one). */
+    let at: number | undefined;
+    if (horizon === undefined) {
+      time = Date.now();
+      for (const log of this.logs.values()) time = Math.max(time, log.clock);
+    } else if ('time' in horizon) {
+      checkUint(horizon.time, 'horizon.time', Number.MAX_SAFE_INTEGER);
+      time = horizon.time;
+    } else {
+      const log = typeof horizon.logId === 'string' ? this.logs.get(horizon.logId) : undefined;
+      checkUint(horizon.leafIndex, 'horizon.leafIndex', LEAF_INDEX_LIMIT);
+      if (log === undefined) {
+        throw new IndexError(
+          'BAD_ARGUMENT',
+          `horizon.logId: log ${JSON.stringify(horizon.logId)} not indexed`,
+        );
+      }
+      at = positionOf(log.code, horizon.leafIndex);
+    }
     const changed = this.guard('eraseSubject', () => {
       try {
         return this.db.transaction(() => {
-          const tenant = this.nameId(tenantId);
-          this.insertErased.run(tenant, subjectToken);
-          // During a bulk load there is no token index to use: scan (erasures are rare).
-          const clear = this.bulk
-            ? this.db.prepare('UPDATE entries SET token = NULL WHERE tenant = ? AND token = ?')
-            : this.clearToken;
-          return { tenant, changes: clear.run(tenant, subjectToken).changes };
+          const until = time ?? (this.clockAt.get(at) as number | undefined);
+          if (until === undefined) {
+            const { logId, leafIndex } = horizon as { logId: string; leafIndex: number };
+            throw new IndexError('BAD_ARGUMENT', `horizon: record ${logId}/${leafIndex} is not indexed`);
+          }
+          return this.eraseInTransaction(this.nameId(tenantId), subjectToken, until);
         })();
       } catch (error) {
         this.stagedNames.clear();
+        this.stagedErased.length = 0;
         throw error;
       }
     });
     for (const [name, id] of this.stagedNames) this.names.set(name, id);
     this.stagedNames.clear();
-    this.rememberErased(changed.tenant, Buffer.from(subjectToken).toString('hex'));
+    for (const e of this.stagedErased) this.rememberErased(e.tenant, e.hex, e.until);
+    this.stagedErased.length = 0;
     this.guard('eraseSubject', () => this.db.pragma('wal_checkpoint(TRUNCATE)'));
-    return changed.changes;
+    return changed;
   }
 
   /**
@@ -747,21 +886,31 @@ export class SearchIndex {
   }
 
   /**
-   * Whether this index remembers an erasure of the subject token in the tenant: its rows, also
-   * those indexed later (a subject seen again after an erasure), are stored without the token.
+   * Whether this index remembers an erasure of the subject token in the tenant (of any horizon):
+   * then some of the subject's records — those up to the horizon — have no token here, so a search
+   * by the token does not find every record that carries it (a caller needing those, e.g. a bundle
+   * export that checks each record itself, must read the logs). {@link erasedUntil} says which.
    * @throws {IndexError} `BAD_ARGUMENT` for a token that is not 16 bytes; `CLOSED`.
    */
   wasErased(tenantId: string, subjectToken: Uint8Array): boolean {
+    return this.erasedUntil(tenantId, subjectToken) !== undefined;
+  }
+
+  /**
+   * The horizon of the subject's erasure (epoch ms, the largest if erased several times), or
+   * `undefined` when it was never erased here: the subject's rows whose append clock is at most
+   * this carry no token; later rows are searchable by it.
+   * @throws {IndexError} `BAD_ARGUMENT` for a token that is not 16 bytes; `CLOSED`.
+   */
+  erasedUntil(tenantId: string, subjectToken: Uint8Array): number | undefined {
     this.checkOpen();
     checkToken(subjectToken, 'subjectToken');
     if (this.readOnly) this.refresh();
     const tenant = this.names.get(tenantId);
-    if (tenant === undefined) return false;
+    if (tenant === undefined) return undefined;
     return this.guard(
-      'wasErased',
-      () =>
-        this.db.prepare('SELECT 1 FROM erased WHERE tenant = ? AND token = ?').get(tenant, subjectToken) !==
-        undefined,
+      'erasedUntil',
+      () => this.erasedUntilStatement.get(tenant, subjectToken) as number | undefined,
     );
   }
 
@@ -782,18 +931,19 @@ export class SearchIndex {
       throw new IndexError('BAD_ARGUMENT', `${this.path}: ${what} on a read-only connection`);
   }
 
-  private rememberErased(tenant: number, tokenHex: string): void {
-    let set = this.erased.get(tenant);
-    if (set === undefined) {
-      set = new Set();
-      this.erased.set(tenant, set);
+  private rememberErased(tenant: number, tokenHex: string, until: number): void {
+    let horizons = this.erased.get(tenant);
+    if (horizons === undefined) {
+      horizons = new Map();
+      this.erased.set(tenant, horizons);
     }
-    set.add(tokenHex);
+    horizons.set(tokenHex, Math.max(until, horizons.get(tokenHex) ?? until));
   }
 
   /**
    * Empties the index for a rebuild: every row goes, every watermark returns to 0. Kept: erased
-   * subjects (a rebuild must not bring their tokens back) and the log and name numbering (so
+   * subjects with their horizons (a rebuild must not bring back the tokens they cover; append
+   * clocks are recomputed identically from the same records) and the log and name numbering (so
    * cursors issued before stay meaningful).
    *
    * With `bulkLoad: true` the secondary indexes are dropped too, so the inserts that follow only
@@ -825,14 +975,16 @@ export class SearchIndex {
   /**
    * Ends a bulk load: builds the secondary indexes from the rows inserted since
    * `reset({ bulkLoad: true })` (about a minute per 10 million rows and index on our VMs; see
-   * docs/INDEX.md). A no-op when no bulk load runs.
+   * docs/INDEX.md) and, in the same transaction, clears the token of every row an erasure covers
+   * (erasures recorded during the bulk load did not scan rows). A no-op when no bulk load runs.
    * @throws {IndexError} `FAILED` on SQLite errors (the index stays in bulk mode; retry).
    */
   finishBulkLoad(): void {
     this.checkWritable('finishBulkLoad');
     if (!this.bulk) return;
-    this.guard('finishBulkLoad', () => createSecondaryIndexes(this.db));
+    const cleared = this.guard('finishBulkLoad', () => finishBulk(this.db));
     this.bulk = false;
+    if (cleared > 0) this.guard('finishBulkLoad', () => this.db.pragma('wal_checkpoint(TRUNCATE)'));
   }
 
   /** Whether a bulk load runs (searches throw `REBUILDING` until {@link finishBulkLoad}). */
@@ -897,6 +1049,30 @@ export class SearchIndex {
       throw new IndexError('FAILED', `${this.path}: ${what} failed`, { cause });
     }
   }
+}
+
+/** Clears the token of a subject's rows up to a horizon: `(tenant, token, until)`. */
+const CLEAR_TOKEN_SQL =
+  'UPDATE entries INDEXED BY entries_subject SET token = NULL WHERE tenant = ? AND token = ? AND append_clock <= ?';
+
+/**
+ * The end of a bulk load, in one transaction (a crash leaves it undone, and the next open does it
+ * again): builds the secondary indexes, then clears the rows every remembered erasure covers.
+ * @returns rows whose token was cleared.
+ */
+function finishBulk(db: Database): number {
+  return db.transaction(() => {
+    createSecondaryIndexes(db);
+    const erased = db.prepare('SELECT tenant, token, until FROM erased').raw(true).all() as [
+      number,
+      Buffer,
+      number,
+    ][];
+    const clear = db.prepare(CLEAR_TOKEN_SQL);
+    let cleared = 0;
+    for (const [tenant, token, until] of erased) cleared += clear.run(tenant, token, until).changes;
+    return cleared;
+  })();
 }
 
 function emptyPage(): SearchPage {

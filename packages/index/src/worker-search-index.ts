@@ -9,8 +9,8 @@
  * Ordering: writes run in the order they were called (one thread, one queue), and each promise
  * resolves after its transaction committed and this side re-read the committed state (new names,
  * watermarks, bulk-load flag): a query issued after `await insert(…)` / `await eraseSubject(…)`
- * sees it. An insert called after `eraseSubject` runs after the erasure, so its rows never carry
- * the erased token; one called before it is cleared by it.
+ * sees it. An insert called after `eraseSubject` runs after the erasure, so its rows the erasure
+ * covers never carry the erased token; one called before it is cleared by it.
  *
  * Not here: reading the ledger (the indexer reads on the calling thread and posts rows), the SQL
  * (search-index.ts, used on both sides). Rows are packed into fresh buffers (row-batch.ts); the
@@ -21,8 +21,10 @@ import { IndexError, type IndexErrorCode } from './errors';
 import { type IndexRow, SUBJECT_TOKEN_BYTES } from './index-row';
 import { packRows, type RowBatch } from './row-batch';
 import {
+  type ErasureHorizon,
   type HistoryQuery,
   type IndexStats,
+  type RecordErasure,
   type SearchHit,
   SearchIndex,
   type SearchIndexOptions,
@@ -43,8 +45,16 @@ export type WriteRequest =
       readonly id: number;
       readonly batch: RowBatch;
       readonly watermarks: [string, number][];
+      /** Erasures announced by the rows (tokens copied), applied in the same transaction. */
+      readonly erasures: RecordErasure[];
     }
-  | { readonly type: 'erase'; readonly id: number; readonly tenantId: string; readonly token: Uint8Array }
+  | {
+      readonly type: 'erase';
+      readonly id: number;
+      readonly tenantId: string;
+      readonly token: Uint8Array;
+      readonly horizon: ErasureHorizon | undefined;
+    }
   | { readonly type: 'reset'; readonly id: number; readonly bulkLoad: boolean }
   | { readonly type: 'finishBulkLoad'; readonly id: number }
   | { readonly type: 'close'; readonly id: number };
@@ -94,7 +104,7 @@ function startWriter(workerData: WriterData): Worker {
  * const index = await openWorkerSearchIndex({ path: './sealog-data/index/search.db' });
  * const indexer = createIndexer({ ledger, index });   // inserts go to the writer thread
  * indexer.start();
- * await index.eraseSubject('acme', token);            // a search issued now no longer finds it
+ * await index.eraseSubject('acme', token);            // a search issued now no longer finds its records
  * await indexer.stop();
  * await index.close();                                // waits for the writes posted before
  * ```
@@ -286,39 +296,58 @@ export class WorkerSearchIndex {
   }
 
   /**
-   * Stores rows and watermarks in one transaction on the writer thread (see
-   * {@link SearchIndex.insert}); resolves once committed and visible to queries here. Calls queue:
-   * several may be in flight, they commit in call order.
+   * Stores rows, watermarks and the erasures the rows announce in one transaction on the writer
+   * thread (see {@link SearchIndex.insert}); resolves once committed and visible to queries here.
+   * Calls queue: several may be in flight, they commit in call order.
    * @throws {IndexError} as {@link SearchIndex.insert}; `FAILED` when the writer thread died;
    *   `CLOSED`.
    */
-  async insert(rows: readonly IndexRow[], watermarks: ReadonlyMap<string, number>): Promise<void> {
+  async insert(
+    rows: readonly IndexRow[],
+    watermarks: ReadonlyMap<string, number>,
+    erasures: readonly RecordErasure[] = [],
+  ): Promise<void> {
     this.checkOpen();
     const batch = packRows(rows);
-    await this.post({ type: 'insert', id: this.nextId++, batch, watermarks: [...watermarks] }, [
-      batch.numbers.buffer as ArrayBuffer,
-      batch.tokens.buffer as ArrayBuffer,
-    ]);
+    const copies: RecordErasure[] = [];
+    for (let i = 0; i < erasures.length; i++) {
+      const e = erasures[i]!;
+      checkToken(e.subjectToken, `erasures[${i}].subjectToken`);
+      // Copies: posting a view would clone its whole backing buffer.
+      copies.push({
+        tenantId: e.tenantId,
+        subjectToken: Uint8Array.from(e.subjectToken),
+        logId: e.logId,
+        leafIndex: e.leafIndex,
+      });
+    }
+    await this.post(
+      { type: 'insert', id: this.nextId++, batch, watermarks: [...watermarks], erasures: copies },
+      [batch.numbers.buffer as ArrayBuffer, batch.tokens.buffer as ArrayBuffer],
+    );
     this.refreshReader();
   }
 
   /**
-   * Erases a subject's token (see {@link SearchIndex.eraseSubject}) after every write called before;
-   * resolves (with the rows changed) once committed and checkpointed: a search issued after that
-   * no longer finds the token, and rows inserted later are stored without it.
+   * Erases a subject's token up to a horizon (see {@link SearchIndex.eraseSubject}) after every
+   * write called before; resolves (with the rows changed) once committed and checkpointed: a
+   * search issued after that no longer finds the covered rows, and covered rows inserted later are
+   * stored without the token. Without `horizon` the writer thread takes the current time (or a
+   * later append clock) when the erasure runs.
    * @throws {IndexError} `BAD_ARGUMENT` for a token that is not 16 bytes; as {@link insert}.
    */
-  async eraseSubject(tenantId: string, subjectToken: Uint8Array): Promise<number> {
+  async eraseSubject(tenantId: string, subjectToken: Uint8Array, horizon?: ErasureHorizon): Promise<number> {
     this.checkOpen();
-    if (!(subjectToken instanceof Uint8Array) || subjectToken.byteLength !== SUBJECT_TOKEN_BYTES) {
-      throw new IndexError(
-        'BAD_ARGUMENT',
-        `subjectToken: expected ${SUBJECT_TOKEN_BYTES} bytes, got ${subjectToken instanceof Uint8Array ? subjectToken.byteLength : typeof subjectToken}`,
-      );
-    }
+    checkToken(subjectToken, 'subjectToken');
     // A copy: posting a view would clone its whole backing buffer.
     const token = Uint8Array.from(subjectToken);
-    const changed = await this.post({ type: 'erase', id: this.nextId++, tenantId, token });
+    const changed = await this.post({
+      type: 'erase',
+      id: this.nextId++,
+      tenantId,
+      token,
+      horizon: horizon === undefined ? undefined : { ...horizon },
+    });
     this.refreshReader();
     return changed;
   }
@@ -371,6 +400,11 @@ export class WorkerSearchIndex {
   /** See {@link SearchIndex.wasErased} (committed state). */
   wasErased(tenantId: string, subjectToken: Uint8Array): boolean {
     return this.read.wasErased(tenantId, subjectToken);
+  }
+
+  /** See {@link SearchIndex.erasedUntil} (committed state). */
+  erasedUntil(tenantId: string, subjectToken: Uint8Array): number | undefined {
+    return this.read.erasedUntil(tenantId, subjectToken);
   }
 
   /** See {@link SearchIndex.stats} (committed rows). */
@@ -429,6 +463,15 @@ export class WorkerSearchIndex {
 const FIRST_RESTART_DELAY_MS = 1000;
 /** Longest delay between restarts of a dead writer thread, ms. */
 const MAX_RESTART_DELAY_MS = 30_000;
+
+function checkToken(token: unknown, name: string): void {
+  if (!(token instanceof Uint8Array) || token.byteLength !== SUBJECT_TOKEN_BYTES) {
+    throw new IndexError(
+      'BAD_ARGUMENT',
+      `${name}: expected ${SUBJECT_TOKEN_BYTES} bytes, got ${token instanceof Uint8Array ? token.byteLength : typeof token}`,
+    );
+  }
+}
 
 function closedError(path: string): IndexError {
   return new IndexError('CLOSED', `${path}: index closed`);

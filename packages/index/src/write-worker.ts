@@ -33,10 +33,10 @@ port.on('message', (m: WriteRequest) => {
   try {
     switch (m.type) {
       case 'insert':
-        index.insert(unpackRows(m.batch), new Map(m.watermarks));
+        index.insert(unpackRows(m.batch), new Map(m.watermarks), m.erasures);
         break;
       case 'erase':
-        value = index.eraseSubject(m.tenantId, m.token);
+        value = index.eraseSubject(m.tenantId, m.token, m.horizon);
         break;
       case 'reset':
         index.reset({ bulkLoad: m.bulkLoad });

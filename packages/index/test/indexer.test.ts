@@ -173,7 +173,7 @@ describe('Indexer', () => {
     await ledger.close();
   });
 
-  it('rebuilds the same index with reindex, and keeps erased subjects erased', async () => {
+  it('rebuilds the same index with reindex, keeps erasures, and finds an erased subject’s later records', async () => {
     const dir = tempDir();
     const ledger = await openLedger(dir, true);
     const index = openIndex(dir);
@@ -208,17 +208,19 @@ describe('Indexer', () => {
     await reindex(ledger, index);
     expect(index.search(query).hits).toEqual([]);
     expect(index.stats().rows).toBe(240);
-    // New appends of the erased subject are indexed without their token.
-    await ledger.append([auditEvent(4 + 33 * 10)]); // tenant-1, user-4 again
+    // The subject seen again after the erasure: its new record is found by actor, the old ones not.
+    const [again] = await ledger.append([auditEvent(4 + 33 * 10)]); // tenant-1, user-4 again
     await indexer.catchUp();
     expect(index.stats().rows).toBe(241);
-    expect(index.search(query).hits).toEqual([]);
+    expect(keys(index.search(query).hits)).toEqual([`default/${again!.leaf_index}`]);
+    await reindex(ledger, index);
+    expect(keys(index.search(query).hits)).toEqual([`default/${again!.leaf_index}`]);
     await indexer.stop();
     index.close();
     await ledger.close();
   });
 
-  it('applies erasures announced by records: live in order, and deferred until the indexes exist in a bulk load', async () => {
+  it('applies erasures announced by records to the rows before them: live, in a bulk load and in a fresh file', async () => {
     const dir = tempDir();
     const ledger = await openLedger(dir);
     const index = openIndex(dir);
@@ -234,30 +236,74 @@ describe('Indexer', () => {
     await ledger.append([
       auditEvent(1000, { tenant_id: 'tenant-1', action: 'erase.announce', metadata: { who: 'user-4' } }),
     ]);
-    await ledger.append([auditEvent(4 + 33 * 3)]); // tenant-1, user-4, after the announcement
+    // tenant-1, user-4, after the announcement: the erasure does not cover it.
+    const [after] = await ledger.append([auditEvent(4 + 33 * 3)]);
+    const afterOnly = [`default/${after!.leaf_index}`];
     const other = { ...query, subjectToken: actorToken(ledger, 'tenant-1', 'user-1') };
     const indexer = createIndexer({ ledger, index, chunkRows: 10, erasureOf });
     await indexer.catchUp();
-    expect(index.search(query).hits).toEqual([]);
+    expect(keys(index.search(query).hits)).toEqual(afterOnly);
+    expect(index.wasErased('tenant-1', token)).toBe(true);
     const othersBefore = index.search(other).hits;
     expect(othersBefore.length).toBeGreaterThan(0);
     for (const bulkLoad of [false, true]) {
       await indexer.reindex({ bulkLoad });
-      expect(index.search(query).hits).toEqual([]);
+      expect(keys(index.search(query).hits)).toEqual(afterOnly);
       expect(index.search(other).hits).toEqual(othersBefore);
       expect(index.stats().rows).toBe(68);
     }
     // A fresh file (no remembered erasures) with the hook: the announcement is replayed.
     const fresh = openSearchIndex({ path: join(dir, 'fresh.db') });
     await reindex(ledger, fresh, { erasureOf });
-    expect(fresh.search(query).hits).toEqual([]);
+    expect(keys(fresh.search(query).hits)).toEqual(afterOnly);
     expect(fresh.search(other).hits).toEqual(othersBefore);
+    expect(fresh.erasedUntil('tenant-1', token)).toBe(index.erasedUntil('tenant-1', token));
     // Without it, the token stays (the subject's key was never shredded).
     const plain = openSearchIndex({ path: join(dir, 'plain.db') });
     await reindex(ledger, plain, {});
     expect(plain.search(query).hits.length).toBeGreaterThan(0);
     fresh.close();
     plain.close();
+    await indexer.stop();
+    index.close();
+    await ledger.close();
+  });
+
+  it('commits an announcing record only together with its erasure: a failure in between loses neither', async () => {
+    const dir = tempDir();
+    const ledger = await openLedger(dir);
+    const index = openIndex(dir);
+    const erasureOf = (r: StoredRecord) =>
+      r.action === 'erase.announce'
+        ? { tenantId: r.tenant_id, subjectToken: actorToken(ledger, r.tenant_id, String(r.metadata?.who)) }
+        : undefined;
+    await ledger.append(Array.from({ length: 40 }, (_, i) => auditEvent(i)));
+    await ledger.append([
+      auditEvent(1000, { tenant_id: 'tenant-1', action: 'erase.announce', metadata: { who: 'user-4' } }),
+    ]);
+    const [later] = await ledger.append([auditEvent(4 + 33 * 3)]); // tenant-1, user-4 again
+    const token = actorToken(ledger, 'tenant-1', 'user-4');
+    // The transaction carrying the erasure fails once (as a crash would end it: nothing commits).
+    const insert = index.insert.bind(index);
+    let failures = 1;
+    const flaky = new Proxy(index, {
+      get(target, key, receiver) {
+        if (key !== 'insert') return Reflect.get(target, key, receiver);
+        return (...args: Parameters<SearchIndex['insert']>) => {
+          if ((args[2]?.length ?? 0) > 0 && failures-- > 0) throw new IndexError('FAILED', 'disk full');
+          return insert(...args);
+        };
+      },
+    });
+    const indexer = createIndexer({ ledger, index: flaky, chunkRows: 7, erasureOf });
+    await expect(indexer.catchUp()).rejects.toThrow('disk full');
+    // Stopped before the announcing record (leaf 40): neither it nor its erasure is in.
+    expect(index.watermark('default')).toBeLessThanOrEqual(40);
+    expect(index.wasErased('tenant-1', token)).toBe(false);
+    await indexer.catchUp();
+    expect(index.watermark('default')).toBe(42);
+    const query = { tenantId: 'tenant-1', subjectToken: token, limit: 100, order: 'asc' } as const;
+    expect(keys(index.search(query).hits)).toEqual([`default/${later!.leaf_index}`]);
     await indexer.stop();
     index.close();
     await ledger.close();

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { StoredRecord } from '@sealog/codec';
 import { createLedger, type Ledger, subjectStoreIdOfToken } from '@sealog/ledger';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -150,7 +151,7 @@ describe('WorkerSearchIndex', () => {
     }
   });
 
-  it('orders an erasure between the inserts around it: later rows never carry the erased token', async () => {
+  it('orders an erasure between the inserts around it: later rows it covers never carry the erased token', async () => {
     const dir = tempDir();
     const index = await openWorkerSearchIndex({ path: join(dir, 'search.db') });
     const x = token(7);
@@ -251,5 +252,60 @@ describe('WorkerSearchIndex', () => {
     expect(inline.search({ ...query, subjectToken: erasedToken }).hits.length).toBeGreaterThan(0);
     inline.close();
     await ledger.close();
+  });
+
+  it('finds a subject erased and seen again by its new records only: live, rebuilt in place and from scratch', async () => {
+    const dir = tempDir();
+    const ledger = await openLedger(dir);
+    const path = indexPath(dir);
+    let index = await openWorkerSearchIndex({ path });
+    const isErased = erasedInLedger(ledger);
+    // Announcements as the server writes them (`sealog.subject.erase` access events, here by action).
+    const erasureOf = (r: StoredRecord) =>
+      r.action === 'erase.announce'
+        ? { tenantId: r.tenant_id, subjectToken: actorToken(ledger, r.tenant_id, String(r.metadata?.who)) }
+        : undefined;
+    const indexer = createIndexer({ ledger, index, isErased, erasureOf, chunkRows: 16 });
+    const erased = actorToken(ledger, 'tenant-1', 'user-4');
+    const query = { tenantId: 'tenant-1', subjectToken: erased, limit: 1000, order: 'asc' } as const;
+    const bySubject = (i: WorkerSearchIndex) => allPages(i as never, query).map((h) => h.leafIndex);
+    try {
+      await ledger.append(Array.from({ length: 120 }, (_, i) => auditEvent(i)));
+      await indexer.catchUp();
+      const old = bySubject(index);
+      expect(old.length).toBeGreaterThan(0);
+      // The server's erase route: record the erasure durably, shred the key, erase in the index.
+      await ledger.append(
+        [auditEvent(1000, { tenant_id: 'tenant-1', action: 'erase.announce', metadata: { who: 'user-4' } })],
+        { wait: 'durable' },
+      );
+      await ledger.eraseSubject('tenant-1', 'user-4');
+      await index.eraseSubject('tenant-1', erased, { time: Date.now() });
+      expect(bySubject(index)).toEqual([]);
+      // Seen again: a new subject key, the same blind token.
+      const again = await ledger.append(
+        Array.from({ length: 3 }, (_, i) => auditEvent(4 + 33 * (10 + i))), // tenant-1, user-4
+      );
+      const fresh = again.map((r) => r.leaf_index!);
+      await indexer.catchUp();
+      expect(bySubject(index)).toEqual(fresh);
+      expect(index.wasErased('tenant-1', erased)).toBe(true);
+      for (const bulkLoad of [false, true]) {
+        await indexer.reindex({ bulkLoad });
+        expect(bySubject(index)).toEqual(fresh);
+      }
+      // The index file is lost: the announcement and the key store decide again.
+      await indexer.stop();
+      await index.close();
+      rmSync(join(dir, 'data', 'index'), { recursive: true, force: true });
+      index = await openWorkerSearchIndex({ path });
+      await reindex(ledger, index, { isErased, erasureOf });
+      expect(bySubject(index)).toEqual(fresh);
+      expect(index.stats().rows).toBe(124);
+    } finally {
+      await indexer.stop();
+      await index.close();
+      await ledger.close();
+    }
   });
 });

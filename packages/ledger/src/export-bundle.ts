@@ -12,8 +12,13 @@
  * ledger must not depend on the verifier, whose tests use the ledger), HTTP, and search — this
  * scans the log's records in leaf order and filters them (an index would only pick the range).
  *
+ * On request (`consistencyFrom`) the header also carries RFC 9162 §2.1.4 consistency proofs from
+ * earlier tree sizes to the checkpoint's, so an auditor's kept checkpoints are proven whatever
+ * records the filter selects.
+ *
  * Memory: constant in the log size — one decrypted frame (inside `LogWriter.iterate`) and one
- * line at a time. Every string handed to the sink is the caller's to keep.
+ * line at a time (plus the consistency proofs, at most {@link MAX_CONSISTENCY_PROOFS} × ~2·log2 n
+ * hashes). Every string handed to the sink is the caller's to keep.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -30,6 +35,8 @@ export const BUNDLE_FORMAT_VERSION = 1;
 export const BUNDLE_HEADER_TYPE = 'sealog-bundle';
 /** First line of the signed bundle summary in the trailer (never a checkpoint: line 2 is not a number). */
 export const BUNDLE_SUMMARY_LINE = 'sealog-bundle/v1';
+/** Most consistency proofs one bundle carries (`consistencyFrom` entries after removing repeats). */
+export const MAX_CONSISTENCY_PROOFS = 64;
 /** Text shown instead of personal fields whose subject key was erased (CONTRACT.md §2). */
 const ERASED = '[erased]';
 
@@ -79,6 +86,14 @@ export interface BundleOptions {
    * their source has not seen yet (e.g. leaves past an index's watermark).
    */
   readonly candidates?: (from: number, to: number) => Promise<readonly number[] | undefined>;
+  /**
+   * Tree sizes, each an integer with 1 ≤ m ≤ the checkpoint's size, to prove the bundle's
+   * checkpoint consistent from (RFC 9162 §2.1.4): typically the sizes of checkpoints the auditor
+   * kept. Each becomes an entry of the header's `consistency` array (docs/FORMAT.md), with the
+   * root of the first m leaves; repeats are merged, at most {@link MAX_CONSISTENCY_PROOFS} sizes.
+   * Default: none (and no `consistency` key in the header).
+   */
+  readonly consistencyFrom?: readonly number[];
 }
 
 /** Records read per `readMany` call when reading candidates. */
@@ -134,6 +149,8 @@ export async function exportBundle(
   const size = checkpoint.size;
   const from = filter.from ?? 0;
   const to = Math.min(filter.to ?? size, size);
+  // Before the header: a size the checkpoint does not reach fails with nothing written.
+  const consistency = await consistencyEntries(log, options.consistencyFrom, size);
   const tenantId = filter.tenantId;
   const token =
     filter.actorId === undefined
@@ -180,6 +197,8 @@ export async function exportBundle(
       action: filter.action ?? null,
     },
     personal: options.includePersonal === true,
+    // Absent (not empty) when not asked for: bundles without proofs stay byte-identical to before.
+    ...(consistency === undefined ? {} : { consistency }),
   };
   // The trailer signs a SHA-256 over every byte before it: completeness and the readable
   // renderings (personal fields included) are attested by the log's key, not only the leaves.
@@ -231,6 +250,50 @@ export async function exportBundle(
   const signature = signNote(summary, await ledger.keyMaterial.signer(log.logId, log.origin));
   await sink(`${JSON.stringify({ type: 'trailer', count, sha256, signature })}\n`);
   return { logId: log.logId, treeSize: size, count, scanned };
+}
+
+/** One entry of the header's `consistency` array (docs/FORMAT.md, "Export bundles"). */
+interface ConsistencyEntry {
+  readonly from_size: number;
+  readonly from_root: string;
+  readonly proof: string[];
+}
+
+/**
+ * The header's `consistency` entries for `sizes` against the checkpoint of `size` leaves,
+ * ascending, repeats merged; `undefined` when none were asked for.
+ * @throws {LedgerError} `BAD_ARGUMENT` for a size that is not an integer in `[1, size]`, or too many.
+ */
+async function consistencyEntries(
+  log: LogWriter,
+  sizes: readonly number[] | undefined,
+  size: number,
+): Promise<ConsistencyEntry[] | undefined> {
+  if (sizes === undefined || sizes.length === 0) return undefined;
+  for (const m of sizes) {
+    // RFC 9162 §2.1.4 proves from a non-empty tree: from size 0 there is nothing to prove.
+    if (!Number.isSafeInteger(m) || m < 1 || m > size) {
+      throw new LedgerError(
+        'BAD_ARGUMENT',
+        `exportBundle: consistencyFrom: expected tree sizes in [1, ${size}] (the checkpoint's size), got ${m}`,
+      );
+    }
+  }
+  const unique = [...new Set(sizes)].sort((a, b) => a - b);
+  if (unique.length > MAX_CONSISTENCY_PROOFS) {
+    throw new LedgerError(
+      'BAD_ARGUMENT',
+      `exportBundle: consistencyFrom: at most ${MAX_CONSISTENCY_PROOFS} sizes, got ${unique.length}`,
+    );
+  }
+  const out: ConsistencyEntry[] = [];
+  for (const m of unique) {
+    const proof = await log.consistencyProof(m, size);
+    const hex: string[] = new Array(proof.length);
+    for (let i = 0; i < proof.length; i++) hex[i] = Buffer.from(proof[i]!).toString('hex');
+    out.push({ from_size: m, from_root: Buffer.from(await log.rootAt(m)).toString('hex'), proof: hex });
+  }
+  return out;
 }
 
 function pickLog(ledger: Ledger, logId: string | undefined): LogWriter {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeRecord } from '@sealog/codec';
 import { blindToken, openCheckpoint, openNote } from '@sealog/crypto-envelope';
-import { hashLeaf, verifyInclusion } from '@sealog/merkle';
+import { hashLeaf, rootFromLeafHashes, verifyConsistency, verifyInclusion } from '@sealog/merkle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BundleFilter, createLedger, exportBundle, type Ledger, LedgerError } from '../src/index';
 import { auditEvent } from './events';
@@ -245,6 +245,53 @@ describe('exportBundle', () => {
         code: 'BAD_ARGUMENT',
       });
     }
+  });
+
+  it('adds consistency proofs from the sizes asked for to the header, covered by the trailer', async () => {
+    const plain = await bundle({ tenantId: 'tenant-2', resourceId: 'doc-1' });
+    expect(plain.header).not.toHaveProperty('consistency');
+    const b = await bundle(
+      { tenantId: 'tenant-2', resourceId: 'doc-1' },
+      { consistencyFrom: [200, 7, 200, 1] },
+    );
+    const size = b.header.tree_size;
+    const consistency = b.header.consistency as { from_size: number; from_root: string; proof: string[] }[];
+    expect(consistency.map((c) => c.from_size)).toEqual([1, 7, 200]);
+    expect(Object.keys(b.header).at(-1)).toBe('consistency');
+    // The roots and proofs recomputed from the leaves themselves, not from the ledger's tree.
+    const leafHashes: Uint8Array[] = [];
+    for await (const r of ledger.log('default').iterate(0, size)) leafHashes.push(r.leafHash);
+    const root = openCheckpoint(b.header.checkpoint, [ledger.log('default').noteVerifier]).checkpoint
+      .rootHash;
+    for (const c of consistency) {
+      const fromRoot = rootFromLeafHashes(leafHashes.slice(0, c.from_size));
+      expect(c.from_root).toBe(Buffer.from(fromRoot).toString('hex'));
+      const proof = c.proof.map((h) => new Uint8Array(Buffer.from(h, 'hex')));
+      expect(verifyConsistency(c.from_size, size, proof, fromRoot, root)).toBe(true);
+    }
+    // Same size: an empty proof.
+    const same = await bundle({ tenantId: 'tenant-2' }, { consistencyFrom: [size] });
+    expect(same.header.consistency).toEqual([
+      { from_size: size, from_root: same.header.root_hash, proof: [] },
+    ]);
+    const sha = createHash('sha256')
+      .update(b.text.slice(0, b.text.lastIndexOf('{"type":"trailer"')))
+      .digest('hex');
+    expect(b.trailer.sha256).toBe(sha);
+  });
+
+  it('refuses consistency sizes outside [1, checkpoint size], fractional ones, and too many', async () => {
+    const size = ledger.log('default').treeSize;
+    let wrote = 0;
+    const sink = (): void => {
+      wrote += 1;
+    };
+    for (const bad of [[0], [size + 1], [1.5], [-3], Array.from({ length: 65 }, (_, i) => i + 1)]) {
+      await expect(
+        exportBundle(ledger, { tenantId: 'tenant-1' }, sink, { consistencyFrom: bad }),
+      ).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/consistencyFrom/) });
+    }
+    expect(wrote).toBe(0);
   });
 
   it('rejects bad filters and unknown or ambiguous logs', async () => {

@@ -144,6 +144,70 @@ export function parseBundleHeader(v: unknown): BundleHeader | { error: string } 
   };
 }
 
+/** One entry of the header's optional `consistency` array: a proof from an earlier tree size. */
+export interface BundleConsistencyProof {
+  /** Tree size proven from, 1 ≤ fromSize ≤ the header's `tree_size`. */
+  readonly fromSize: number;
+  /** The root of the first `fromSize` leaves, as the producer states it (32 bytes). */
+  readonly fromRoot: Uint8Array;
+  /** RFC 9162 §2.1.4 consistency proof from `fromSize` to `tree_size` (32-byte hashes). */
+  readonly proof: readonly Uint8Array[];
+}
+
+/** Most entries a `consistency` array may have (the producer's limit). */
+export const MAX_BUNDLE_CONSISTENCY_PROOFS = 64;
+
+const HEX_HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * Checks the shape of the header's optional `consistency` key (docs/FORMAT.md): absent →
+ * `undefined`; else an array of `{from_size, from_root, proof}` with `from_size` strictly
+ * ascending in `[1, treeSize]` and every hash 64 lowercase hex digits. Whether the proofs hold is
+ * for the caller (it needs the verified checkpoint).
+ * @returns the entries, or a message naming the first bad field.
+ */
+export function parseBundleConsistency(
+  v: unknown,
+  treeSize: number,
+): readonly BundleConsistencyProof[] | undefined | { error: string } {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) return { error: `consistency: expected an array, got ${JSON.stringify(v)}` };
+  if (v.length > MAX_BUNDLE_CONSISTENCY_PROOFS) {
+    return { error: `consistency: at most ${MAX_BUNDLE_CONSISTENCY_PROOFS} entries, got ${v.length}` };
+  }
+  const out: BundleConsistencyProof[] = [];
+  let last = 0;
+  for (let i = 0; i < v.length; i++) {
+    const e: unknown = v[i];
+    const at = `consistency[${i}]`;
+    if (!isObject(e)) return { error: `${at}: expected an object` };
+    const m = e.from_size;
+    if (!isIndex(m) || m <= last || m > treeSize) {
+      return {
+        error: `${at}.from_size: expected an integer in [${last + 1}, ${treeSize}] (ascending, ≤ tree_size), got ${JSON.stringify(m)}`,
+      };
+    }
+    last = m;
+    if (typeof e.from_root !== 'string' || !HEX_HASH.test(e.from_root)) {
+      return {
+        error: `${at}.from_root: expected 64 lowercase hex digits, got ${JSON.stringify(e.from_root)}`,
+      };
+    }
+    const proof = e.proof;
+    if (!Array.isArray(proof)) return { error: `${at}.proof: expected an array of hashes` };
+    const hashes: Uint8Array[] = new Array(proof.length);
+    for (let j = 0; j < proof.length; j++) {
+      const h: unknown = proof[j];
+      if (typeof h !== 'string' || !HEX_HASH.test(h)) {
+        return { error: `${at}.proof[${j}]: expected 64 lowercase hex digits, got ${JSON.stringify(h)}` };
+      }
+      hashes[j] = new Uint8Array(Buffer.from(h, 'hex'));
+    }
+    out.push({ fromSize: m, fromRoot: new Uint8Array(Buffer.from(e.from_root, 'hex')), proof: hashes });
+  }
+  return out;
+}
+
 /** The human-readable public fields of a decoded record (shared with the producer via @sealog/codec). */
 export const renderRecord: (r: StoredRecord) => Record<string, unknown> = renderPublicRecord;
 

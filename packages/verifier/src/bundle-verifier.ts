@@ -1,8 +1,9 @@
 /**
  * Verifies an export bundle (docs/FORMAT.md, "Export bundles") offline, with no data directory:
  * the checkpoint's signature (under a pinned key, or only the embedded one — said which), then
- * line by line every record's leaf hash, inclusion proof, leaf index order, decoding, human fields
- * and filter, and at the end the trailer's count (a missing trailer is truncation).
+ * the header's consistency proofs (RFC 9162 §2.1.4) from earlier tree sizes, then line by line every
+ * record's leaf hash, inclusion proof, leaf index order, decoding, human fields and filter, and at
+ * the end the trailer's count (a missing trailer is truncation).
  *
  * Streaming, constant memory: the file is read in chunks and split into lines here; one line is
  * held at a time (at most {@link MAX_BUNDLE_LINE_BYTES}). Problems in the bundle are findings,
@@ -18,12 +19,14 @@ import {
   openNote,
   parseCheckpoint,
 } from '@sealog/crypto-envelope';
-import { hashLeaf, verifyInclusion } from '@sealog/merkle';
+import { hashLeaf, verifyConsistency, verifyInclusion } from '@sealog/merkle';
 import {
   BUNDLE_SUMMARY_LINE,
+  type BundleConsistencyProof,
   type BundleHeader,
   firstDifference,
   MAX_BUNDLE_LINE_BYTES,
+  parseBundleConsistency,
   parseBundleHeader,
   renderRecord,
 } from './bundle-format';
@@ -145,6 +148,9 @@ class BundleCheck {
   /** Auditor checkpoints of smaller trees, waiting for a record whose audit path fixes their root. */
   private pending: { readonly file: string; readonly checkpoint: Checkpoint }[] = [];
   private auditorProven = 0;
+  /** The header's consistency proofs by `from_size`, each with whether it verified. */
+  private readonly consistency = new Map<number, { proof: BundleConsistencyProof; ok: boolean }>();
+  private consistencyOk = 0;
 
   constructor(
     file: string,
@@ -240,6 +246,13 @@ class BundleCheck {
       return;
     }
     this.header = h;
+    const consistency = parseBundleConsistency((value as Record<string, unknown>).consistency, h.treeSize);
+    if (consistency !== undefined && 'error' in consistency) {
+      // Not fatal: the records can still be checked; kept checkpoints then stay unproven.
+      this.error('BUNDLE_HEADER', `line 1: bundle header: ${consistency.error}`, place);
+    } else {
+      for (const p of consistency ?? []) this.consistency.set(p.fromSize, { proof: p, ok: false });
+    }
     if (h.filter.actorToken !== undefined) this.actorToken = Buffer.from(h.filter.actorToken, 'hex');
     let verifiers: readonly NoteVerifier[];
     if (this.pinned.length > 0) {
@@ -316,13 +329,35 @@ class BundleCheck {
         found: h.rootHash,
       });
     }
+    this.checkConsistency(cp, place);
     this.openAuditors(h, cp);
+  }
+
+  /**
+   * Each consistency proof of the header must lead from its stated root at `from_size` to the
+   * checkpoint's root (RFC 9162 §2.1.4.2), whether or not the auditor kept a checkpoint of that
+   * size: an edited proof or root is an error either way.
+   */
+  private checkConsistency(cp: Checkpoint, place: FindingPlace): void {
+    for (const c of this.consistency.values()) {
+      const p = c.proof;
+      c.ok = safeConsistency(p.fromSize, cp.size, p.proof, p.fromRoot, cp.rootHash);
+      if (c.ok) this.consistencyOk += 1;
+      else {
+        this.error(
+          'BUNDLE_PROOF',
+          `line 1: consistency proof from size ${p.fromSize} (${p.proof.length} hashes) does not lead from the stated root ${toHex(p.fromRoot)} to the checkpoint root ${toHex(cp.rootHash)} at tree size ${cp.size} (an edited proof or root)`,
+          { ...place, leafIndex: p.fromSize },
+        );
+      }
+    }
   }
 
   /**
    * The auditor's checkpoints against the bundle's (`cp`): same origin and key; a tree of the same
    * size must have the same root; a larger tree cannot be in the bundle's; a smaller one is proven
-   * when a record's audit path fixes its root (see prefix-root.ts), else it stays unproven.
+   * by the header's consistency proof from its size, else when a record's audit path fixes its
+   * root (see prefix-root.ts), else it stays unproven (an error at the end).
    */
   private openAuditors(h: BundleHeader, cp: Checkpoint): void {
     for (const a of this.auditor) {
@@ -369,8 +404,45 @@ class BundleCheck {
           { leafIndex: cp.size, expected: String(mine.size), found: String(cp.size) },
         );
       } else {
-        this.pending.push({ file, checkpoint: mine });
+        const c = this.consistency.get(mine.size);
+        if (c === undefined) this.pending.push({ file, checkpoint: mine });
+        else this.proveByConsistency(file, mine, cp, c.proof, c.ok);
       }
+    }
+  }
+
+  /**
+   * An auditor's tree of `mine.size` < `cp.size` leaves against the header's consistency proof from
+   * that size: proven iff the proof leads from the auditor's root to the bundle's.
+   */
+  private proveByConsistency(
+    file: string,
+    mine: Checkpoint,
+    cp: Checkpoint,
+    p: BundleConsistencyProof,
+    proofOk: boolean,
+  ): void {
+    if (safeConsistency(mine.size, cp.size, p.proof, mine.rootHash, cp.rootHash)) {
+      this.auditorProven += 1;
+      return;
+    }
+    const at = `${file}: your tree of ${mine.size} leaves`;
+    const place = { line: 1, leafIndex: mine.size, expected: toHex(mine.rootHash), found: toHex(p.fromRoot) };
+    if (proofOk) {
+      // The proof holds for the root the bundle states, so that root is the one its log had.
+      this.findings.error(
+        'AUDITOR_CHECKPOINT',
+        file,
+        `${at} is not a prefix of the bundle's tree of ${cp.size}: the bundle's consistency proof from size ${mine.size} fixes that tree's root as ${toHex(p.fromRoot)}, your checkpoint says ${toHex(mine.rootHash)} (a forked or rewritten log)`,
+        place,
+      );
+    } else {
+      this.findings.error(
+        'AUDITOR_CHECKPOINT',
+        file,
+        `${at} is NOT proven: the bundle's consistency proof from size ${mine.size} does not lead from your root ${toHex(mine.rootHash)} to the bundle's root ${toHex(cp.rootHash)} at size ${cp.size} (an edited proof, or a forked log)`,
+        place,
+      );
     }
   }
 
@@ -609,12 +681,20 @@ class BundleCheck {
   finish(bytes: number, ms: number): VerifyReport {
     const h = this.header;
     const size = this.checkpoint?.size;
+    const froms = [...this.consistency.keys()];
     for (const p of this.pending) {
-      this.findings.warn(
+      const m = p.checkpoint.size;
+      // An error, not a warning: the auditor named a tree the bundle must contain, and nothing in
+      // it shows that it does (CONTRACT §4: else truncation or rollback).
+      this.findings.error(
         'AUDITOR_CHECKPOINT',
         p.file,
-        `${p.file}: your tree of ${p.checkpoint.size} leaves is NOT proven to be a prefix of the bundle's tree of ${size}: the bundle carries no consistency proof, and none of its records is leaf ${p.checkpoint.size - 1} or just after it (whose audit path would fix your tree's root). Check consistency with the log itself, or ask for a bundle that includes such a record`,
-        { leafIndex: p.checkpoint.size },
+        `${p.file}: your tree of ${m} leaves is NOT proven to be a prefix of the bundle's tree of ${size}: the bundle carries no consistency proof from size ${m} (${froms.length === 0 ? 'it has none' : `it has proofs from ${froms.join(', ')}`}), and none of its records is leaf ${m - 1} or just after it (whose audit path would fix your tree's root). Ask for a bundle with a consistency proof from ${m} (export consistency_from=${m}, or sealog export --consistency-from ${m})`,
+        {
+          leafIndex: m,
+          expected: `a consistency proof from size ${m}`,
+          found: froms.length === 0 ? 'none' : `from ${froms.join(', ')}`,
+        },
       );
     }
     if (h === undefined && !this.dead) {
@@ -658,10 +738,26 @@ class BundleCheck {
                 signed: this.signed,
                 auditorProven: this.auditorProven,
                 auditorUnproven: this.pending.length,
+                consistencyProofs: this.consistencyOk,
               },
             }),
       },
     };
+  }
+}
+
+/** `verifyConsistency` that reports a malformed input (e.g. a root of the wrong length) as false. */
+function safeConsistency(
+  size1: number,
+  size2: number,
+  proof: readonly Uint8Array[],
+  root1: Uint8Array,
+  root2: Uint8Array,
+): boolean {
+  try {
+    return verifyConsistency(size1, size2, proof, root1, root2);
+  } catch {
+    return false;
   }
 }
 

@@ -11,9 +11,12 @@ export {
 export {
   BUNDLE_HEADER_TYPE,
   BUNDLE_VERSION,
+  type BundleConsistencyProof,
   type BundleFilter,
   type BundleHeader,
+  MAX_BUNDLE_CONSISTENCY_PROOFS,
   MAX_BUNDLE_LINE_BYTES,
+  parseBundleConsistency,
   parseBundleHeader,
   renderRecord,
 } from './bundle-format';

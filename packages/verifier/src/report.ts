@@ -50,8 +50,13 @@ export interface BundleSummary {
   readonly signed: boolean;
   /** Auditor checkpoints (`checkpoints` / `--checkpoint`) proven consistent with the bundle's. */
   readonly auditorProven: number;
-  /** Auditor checkpoints of smaller trees the bundle could not prove either way (a warning each). */
+  /**
+   * Auditor checkpoints of smaller trees the bundle could not prove either way: no consistency
+   * proof from their size and no record fixing their root (an error each).
+   */
   readonly auditorUnproven: number;
+  /** Consistency proofs in the header (`consistency`) that verified against the checkpoint. */
+  readonly consistencyProofs: number;
 }
 
 /** What {@link verifyLogDir} and {@link verifyDataDir} return. */

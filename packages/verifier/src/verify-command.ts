@@ -204,6 +204,7 @@ export function formatReport(path: string, report: VerifyReport): string {
       `${report.ok ? 'VERIFIED' : 'FAILED'} ${path}: export bundle v${b.version} of log ${b.logId} (${b.origin}), ` +
       `${b.records} record(s) (trailer: ${b.trailerCount ?? 'missing'}) against checkpoint size ${b.treeSize}, ` +
       `key ${b.keyTrust === 'pinned' ? 'pinned' : 'NOT pinned (embedded in the bundle)'}, ` +
+      `${b.consistencyProofs > 0 ? `${b.consistencyProofs} consistency proof(s), ` : ''}` +
       `${b.auditorProven + b.auditorUnproven > 0 ? `your checkpoints: ${b.auditorProven} proven, ${b.auditorUnproven} NOT proven, ` : ''}` +
       `${mib.toFixed(1)} MiB, ${s.ms} ms` +
       `${report.ok ? '' : `; ${errors} error(s)`}\n`;

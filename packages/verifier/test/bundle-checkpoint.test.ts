@@ -115,16 +115,16 @@ describe('bundles against checkpoints the auditor kept', () => {
     expect(d.stdout).toMatch(/your checkpoints: 1 proven, 0 NOT proven/);
   });
 
-  it('says so, with a warning, when no record of the bundle fixes a smaller tree', async () => {
+  it('fails a smaller tree that neither a consistency proof nor a record of the bundle proves', async () => {
     const r = await check(narrow, ['cp100', 'cp121']);
-    expect(r.ok).toBe(true);
+    expect(r.ok).toBe(false);
     expect(r.summary.bundle).toMatchObject({ auditorProven: 1, auditorUnproven: 1 });
-    const [w] = auditorFindings(r);
-    expect(w).toMatchObject({ severity: 'warning', file: 'cp100.checkpoint', leafIndex: 100 });
-    expect(w!.message).toMatch(/NOT proven/);
+    const [e] = auditorFindings(r);
+    expect(e).toMatchObject({ severity: 'error', file: 'cp100.checkpoint', leafIndex: 100, found: 'none' });
+    expect(e!.message).toMatch(/NOT proven.*no consistency proof from size 100.*consistency_from=100/);
     const c = captureIO();
-    expect(await runVerifyCommand([narrow, '--checkpoint', file('cp100')], c.io)).toBe(0);
-    expect(c.stdout).toMatch(/^WARNING AUDITOR_CHECKPOINT /m);
+    expect(await runVerifyCommand([narrow, '--checkpoint', file('cp100')], c.io)).toBe(1);
+    expect(c.stdout).toMatch(/^ERROR AUDITOR_CHECKPOINT /m);
     expect(c.stdout).toMatch(/your checkpoints: 0 proven, 1 NOT proven/);
   });
 
