@@ -98,7 +98,10 @@ export function encodeBatchBody(leaves: readonly Uint8Array[], out?: Uint8Array)
  * ```
  */
 export class BatchBodyBuilder {
-  /** The whole buffer (its own ArrayBuffer, starting at offset 0); the body is its prefix. */
+  /**
+   * The buffer the body is written to, from its start (a view at offset 0 of an ArrayBuffer
+   * of its own, or of the caller's reused buffer); the body is its prefix.
+   */
   readonly bytes: Uint8Array;
   /** Records the body will hold. */
   readonly count: number;
@@ -109,9 +112,12 @@ export class BatchBodyBuilder {
   /**
    * @param count - 1…{@link MAX_BATCH_RECORDS} records.
    * @param leafBytes - room for the leaves: at least the sum of their lengths.
+   * @param reuse - a buffer to write into instead of a fresh one, used from its start when it is
+   *   large enough (reusing warm memory saves the page faults of a fresh multi-MiB buffer);
+   *   ignored otherwise. Its old contents are overwritten up to the body's end.
    * @throws {CodecError} `INVALID_ARGUMENT` / `LIMIT_EXCEEDED` for a bad count or size.
    */
-  constructor(count: number, leafBytes: number) {
+  constructor(count: number, leafBytes: number, reuse?: Uint8Array) {
     if (!Number.isInteger(count) || count < 1 || count > MAX_BATCH_RECORDS) {
       throw new CodecError(
         count > MAX_BATCH_RECORDS ? 'LIMIT_EXCEEDED' : 'INVALID_ARGUMENT',
@@ -119,7 +125,8 @@ export class BatchBodyBuilder {
       );
     }
     const table = U32_BYTES * (1 + count);
-    this.bytes = new Uint8Array(Math.min(table + Math.max(0, leafBytes), MAX_BATCH_BODY_BYTES));
+    const size = Math.min(table + Math.max(0, leafBytes), MAX_BATCH_BODY_BYTES);
+    this.bytes = reuse !== undefined && reuse.length >= size ? reuse.subarray(0, size) : new Uint8Array(size);
     this.count = count;
     this.offsets = new Uint32Array(count + 1);
     this.offsets[0] = table;

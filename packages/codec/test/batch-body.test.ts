@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { batchBodyLength, decodeBatchBody, encodeBatchBody, MAX_BATCH_RECORDS } from '../src/batch-body';
+import {
+  BatchBodyBuilder,
+  batchBodyLength,
+  decodeBatchBody,
+  encodeBatchBody,
+  MAX_BATCH_RECORDS,
+} from '../src/batch-body';
 
 const leavesArb = fc.array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { minLength: 1, maxLength: 40 });
 
@@ -34,6 +40,27 @@ describe('batch-body', () => {
     expect(scratch[11]).toBe(0xee);
     expect(() => encodeBatchBody([new Uint8Array(100)], scratch)).toThrow(
       expect.objectContaining({ code: 'BUFFER_TOO_SMALL' }),
+    );
+  });
+
+  it('builds in place the same body as encodeBatchBody, in a fresh or a reused dirty buffer', () => {
+    fc.assert(
+      fc.property(leavesArb, fc.integer({ min: 0, max: 2 }), (leaves, mode) => {
+        const total = leaves.reduce((n, l) => n + l.length, 0);
+        // mode 0: fresh; 1: a reused buffer full of old bytes; 2: one too small (ignored).
+        const reuse =
+          mode === 0 ? undefined : new Uint8Array(mode === 1 ? batchBodyLength(leaves) + 50 : 3).fill(0xee);
+        const b = new BatchBodyBuilder(leaves.length, total, reuse);
+        const views = leaves.map((leaf) => {
+          b.bytes.set(leaf, b.nextOffset);
+          return b.commit(leaf.length);
+        });
+        const body = b.finish();
+        expect(hex(body)).toBe(hex(encodeBatchBody(leaves)));
+        expect(views.map(hex)).toEqual(leaves.map(hex));
+        if (mode === 1) expect(body.buffer).toBe(reuse!.buffer);
+        else expect(body.buffer).not.toBe(reuse?.buffer);
+      }),
     );
   });
 

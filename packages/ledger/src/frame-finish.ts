@@ -1,11 +1,13 @@
 /**
- * Finishing a frame: batch body → snappy → nonce → frame header (AAD) → AES-256-GCM → chain hash.
- * The same code runs on the writer's thread (`prepareWorkers: 0`) or in the ledger's worker
- * (default), which owns the log's sealing key and nonce sequence there.
+ * Finishing a frame: leaf hashes (with the entity-link hashes the sequencer did not know yet
+ * patched in) → batch root → snappy → nonce → frame header (AAD) → AES-256-GCM → chain hash. The
+ * same code runs on the writer's thread (`prepareWorkers: 0`) or in the ledger's worker (default),
+ * which owns the log's sealing key and nonce sequence there.
  *
- * Order: the chain hash links each frame to the one before it, so one log's frames are finished
- * strictly one after another, in batch order, by one finisher. Numbering, entity links and leaf
- * hashes are decided before (log-writer.ts); the segment append after.
+ * Order: the chain hash links each frame to the one before it, and a record may link to a record of
+ * an earlier frame whose hash only the finisher has seen so far, so one log's frames are finished
+ * strictly one after another, in batch order, by one finisher. Numbering and entity links (by leaf
+ * index) are decided before (log-writer.ts); the segment append after.
  */
 import {
   compressBody,
@@ -15,6 +17,7 @@ import {
   RECORD_ENCODING_POSITIONAL,
 } from '@sealog/codec';
 import type { FrameSealer } from '@sealog/crypto-envelope';
+import { HASH_BYTES, hashLeaves, rootFromFlat } from '@sealog/merkle';
 import { nextChainHash } from './chain-hash';
 
 /** What the sequencer decided about a frame; the finisher adds the rest. */
@@ -26,19 +29,99 @@ export interface FrameJob {
   readonly recordCount: number;
   readonly minOccurredAt: number;
   readonly maxOccurredAt: number;
-  readonly batchRoot: Uint8Array;
   /**
-   * Batch body (plaintext), a view of an ArrayBuffer of its own: the worker takes the whole
-   * buffer over and hands it back in {@link FinishedFrame.plain}.
+   * Batch body (plaintext) with every leaf assembled, a view of an ArrayBuffer of its own: the
+   * worker takes the whole buffer over and hands it back in {@link FinishedFrame.plain}. The 32
+   * bytes named by each entry of `patches` are placeholders the finisher overwrites.
    */
   readonly plain: Uint8Array;
+  /** `recordCount + 1` offsets of the leaves in `plain` (leaf i is `[offsets[i], offsets[i + 1])`). */
+  readonly offsets: Uint32Array;
+  /**
+   * Entity-link hashes the sequencer did not know (their record's frame was still being finished):
+   * pairs `(byte offset in plain, leaf index)`, in increasing offset order. The finisher writes the
+   * leaf hash of that leaf index — a record earlier in this frame or in a frame it finished before —
+   * at that offset before hashing the leaf that holds it.
+   */
+  readonly patches: Float64Array;
+  /**
+   * The sequencer knows every leaf hash below this leaf index: the finisher may forget them (it
+   * keeps the hashes of later frames, which `patches` may name).
+   */
+  readonly knownBelow: number;
   readonly compress: boolean;
+}
+
+/** Leaf hashes of the frames a finisher finished that the sequencer may not have seen yet. */
+export class LeafHashWindow {
+  private frames: { firstLeaf: number; hashes: Uint8Array }[] = [];
+
+  /** Keeps the hashes (flat, 32 bytes each) of the frame starting at `firstLeaf`. */
+  add(firstLeaf: number, hashes: Uint8Array): void {
+    this.frames.push({ firstLeaf, hashes });
+  }
+
+  /** Forgets the frames whose leaves are all below `leafIndex`. */
+  forgetBelow(leafIndex: number): void {
+    let drop = 0;
+    for (const f of this.frames) {
+      if (f.firstLeaf + f.hashes.length / HASH_BYTES > leafIndex) break;
+      drop++;
+    }
+    if (drop > 0) this.frames = this.frames.slice(drop);
+  }
+
+  /** Copies the hash of `leafIndex` into `out` at `offset`; false when it is not kept. */
+  copyTo(leafIndex: number, out: Uint8Array, offset: number): boolean {
+    for (const f of this.frames) {
+      const i = leafIndex - f.firstLeaf;
+      if (i >= 0 && i < f.hashes.length / HASH_BYTES) {
+        out.set(f.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), offset);
+        return true;
+      }
+    }
+    return false;
+  }
+}
+
+/**
+ * Hashes the leaves of `job` into a fresh flat buffer (32 bytes per leaf), writing each patched
+ * entity-link hash into the body first. Patches name leaves of this frame (already hashed: a link
+ * always points backwards) or of `window`'s frames.
+ *
+ * @throws {Error} when a patch names a leaf hash that is neither (a sequencing bug).
+ */
+export function hashFrameLeaves(job: FrameJob, window: LeafHashWindow): Uint8Array {
+  const { plain, offsets, patches, recordCount: count, firstLeafIndex: first } = job;
+  const hashes = new Uint8Array(count * HASH_BYTES);
+  let done = 0; // leaves [0, done) are hashed
+  for (let p = 0; p < patches.length; p += 2) {
+    const at = patches[p]!;
+    const leafIndex = patches[p + 1]!;
+    // The leaf holding the patch: hash everything before it first.
+    let holder = done;
+    while (holder < count && offsets[holder + 1]! <= at) holder++;
+    if (holder > done) {
+      hashLeaves(plain, offsets.subarray(done, holder + 1), hashes.subarray(done * HASH_BYTES));
+      done = holder;
+    }
+    const i = leafIndex - first;
+    if (i >= 0 && i < done) {
+      plain.set(hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), at);
+    } else if (i >= 0 || !window.copyTo(leafIndex, plain, at)) {
+      throw new Error(`logic error: frame ${job.batchIndex}: no leaf hash for linked leaf ${leafIndex}`);
+    }
+  }
+  if (done < count) hashLeaves(plain, offsets.subarray(done), hashes.subarray(done * HASH_BYTES));
+  return hashes;
 }
 
 /** A finished frame and the chain hash after it. */
 export interface FinishedFrame {
   readonly frame: Uint8Array;
   readonly chain: Uint8Array;
+  /** Leaf hashes, 32 bytes per leaf in leaf order (its own ArrayBuffer). */
+  readonly hashes: Uint8Array;
   /** The job's `plain`, when it went to another thread and came back (same offsets). */
   readonly plain?: Uint8Array;
 }
@@ -53,11 +136,21 @@ export interface FrameFinisher {
 }
 
 /**
- * Builds the frame of `job` sealed with `sealer`, linked to `prevChain`. Returns a fresh frame
- * buffer (its own ArrayBuffer, so it can be transferred).
+ * Builds the frame of `job` sealed with `sealer`, linked to `prevChain`; `window` holds the leaf
+ * hashes of the frames finished before (it gains this one's and forgets what `job.knownBelow`
+ * allows). Returns a fresh frame buffer (its own ArrayBuffer, so it can be transferred).
  */
-export function finishFrame(job: FrameJob, sealer: FrameSealer, prevChain: Uint8Array): FinishedFrame {
+export function finishFrame(
+  job: FrameJob,
+  sealer: FrameSealer,
+  prevChain: Uint8Array,
+  window: LeafHashWindow,
+): FinishedFrame {
   const plain = job.plain;
+  window.forgetBelow(job.knownBelow);
+  const hashes = hashFrameLeaves(job, window);
+  window.add(job.firstLeafIndex, hashes);
+  const batchRoot = rootFromFlat(hashes);
   const body = job.compress ? compressBody(plain) : plain;
   const nonce = sealer.nextNonce();
   const frame = new Uint8Array(FRAME_HEADER_BYTES + body.length + GCM_TAG_BYTES);
@@ -76,20 +169,21 @@ export function finishFrame(job: FrameJob, sealer: FrameSealer, prevChain: Uint8
       nonce,
       minOccurredAt: job.minOccurredAt,
       maxOccurredAt: job.maxOccurredAt,
-      batchRoot: job.batchRoot,
+      batchRoot,
       prevChainHash: prevChain,
     },
     frame,
     0,
   );
   sealer.seal(nonce, header, body, frame.subarray(FRAME_HEADER_BYTES));
-  return { frame, chain: nextChainHash(prevChain, job.batchRoot, frame) };
+  return { frame, chain: nextChainHash(prevChain, batchRoot, frame), hashes };
 }
 
 /** Finishes frames synchronously on the calling thread. */
 export class InThreadFinisher implements FrameFinisher {
   private readonly sealer: () => FrameSealer;
   private chain: Uint8Array;
+  private readonly window = new LeafHashWindow();
   private failure: Error | undefined;
 
   /** @param sealer - the sealer of the log's current key (asked once per frame: it may rotate). */
@@ -101,7 +195,7 @@ export class InThreadFinisher implements FrameFinisher {
   finish(job: FrameJob): Promise<FinishedFrame> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     try {
-      const done = finishFrame(job, this.sealer(), this.chain);
+      const done = finishFrame(job, this.sealer(), this.chain, this.window);
       this.chain = done.chain;
       return Promise.resolve(done);
     } catch (error) {

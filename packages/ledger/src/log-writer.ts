@@ -3,10 +3,11 @@
  * and derived state. The only place that decides leaf order and frame order for this log.
  *
  * Write path per batch (docs/RECOVERY.md): dequeue ≤ N prepared records or wait ≤ T ms →
- * assign consecutive leaf indexes and entity links → assemble + leaf-hash each record → batch
- * root → batch body → [frame finisher, in the ledger's worker by default: snappy → nonce → frame
- * header (AAD) → AES-256-GCM → chain hash] → segment append, in batch order. While a frame is
- * being finished the writer already builds the next batch. When the segment store reports the
+ * assign consecutive leaf indexes and entity links → assemble each record into the batch body
+ * (an entity link to a record whose frame is still being finished gets its hash from the
+ * finisher) → [frame finisher, in the ledger's worker by default: leaf hashes → batch root →
+ * snappy → nonce → frame header (AAD) → AES-256-GCM → chain hash] → segment append, in batch
+ * order. While a frame is being finished the writer already builds the next batch. When the segment store reports the
  * frame durable: tree append (tiles), callers resolved. Checkpoints are signed on a timer over
  * the durable tree.
  *
@@ -32,7 +33,7 @@ import {
   signCheckpoint,
   writeFileAtomic,
 } from '@sealog/crypto-envelope';
-import { FileTileStore, hashLeaf, rootFromLeafHashes, TiledTree } from '@sealog/merkle';
+import { FileTileStore, HASH_BYTES, hashLeaf, TiledTree } from '@sealog/merkle';
 import { type BatchQueue, createBatchQueue, type Lane } from '@sealog/queue';
 import {
   type Durability,
@@ -149,8 +150,24 @@ interface InflightFrame {
   readonly bytes: number;
   readonly done: Promise<void>;
   /** Entity heads this frame replaced, in the order it replaced them (to roll back for snapshots). */
-  readonly undo: [string, EntityHead | undefined][];
+  readonly undo: [string, LiveHead | undefined][];
 }
+
+/**
+ * An entity head in the writer's live map: the leaf hash is unknown while the record's frame is
+ * being finished (the finisher fills in links to it), then set when the frame comes back.
+ */
+interface LiveHead {
+  readonly leafIndex: number;
+  leafHash: Uint8Array | undefined;
+}
+
+/** Body buffers kept for reuse per log, and the smallest worth keeping. */
+const BODY_POOL_BUFFERS = 4;
+const BODY_POOL_MIN_BYTES = 256 * 1024;
+
+/** Placeholder written for an entity-link hash the finisher fills in. */
+const PENDING_HASH = new Uint8Array(HASH_BYTES);
 
 /** Identity of a log, stored in `log.json`. */
 export interface LogIdentity {
@@ -169,13 +186,15 @@ export class LogWriter {
   private readonly signer: NoteSigner;
   private readonly verifier: NoteVerifier;
   private readonly integrityKeyId: string;
+  /** `keySetId::keyId::algoVersion::` of this log's integrity strings. */
+  private readonly integrityPrefix: string;
   private readonly store: SegmentStore;
   private readonly keys: DataKeys;
   private readonly checkpoints: CheckpointLog;
   private readonly tree: TiledTree;
   private readonly queue: BatchQueue<QueueItem>;
   private readonly lanes = new Map<string, Lane<QueueItem>>();
-  private readonly heads: Map<string, EntityHead>;
+  private readonly heads: Map<string, LiveHead>;
   private readonly idempotency: Map<string, IdempotentResult>;
   /** Idempotency keys accepted but not yet durable: a repeat waits for the first. */
   private readonly pendingIdem = new Map<string, Promise<AppendResult>>();
@@ -196,6 +215,13 @@ export class LogWriter {
   private nextBatch: number;
   /** Batch index of the next frame to append (frames reach the store strictly in order). */
   private nextAppend: number;
+  /** Every leaf hash below this leaf index is known here (frames came back from the finisher). */
+  private hashesKnownBelow: number;
+  /**
+   * Batch body buffers of frames no longer kept in memory, reused for new batches: a fresh
+   * multi-MiB buffer costs a page fault per 4 KiB on first touch (most of the assembly time).
+   */
+  private readonly bodyPool: Uint8Array[] = [];
   /** Chain hash and batch index of the newest durable frame (for checkpoints). */
   private durableChain: { batchIndex: number; chain: Uint8Array } | undefined;
   private inflight: InflightFrame[] = [];
@@ -236,6 +262,13 @@ export class LogWriter {
     this.verifierKey = init.signer.verifierKey;
     this.verifier = NoteVerifier.parse(init.signer.verifierKey);
     this.integrityKeyId = this.verifierKey.split('+')[1] ?? 'unknown';
+    // Validated once here (the hash part is always our own lowercase hex).
+    this.integrityPrefix = formatIntegrity({
+      keySetId: this.logId,
+      keyId: this.integrityKeyId,
+      algoVersion: INTEGRITY_ALGO_VERSION,
+      hashHex: '00'.repeat(HASH_BYTES),
+    }).slice(0, -2 * HASH_BYTES);
     this.logIdBytes = logIdBytes(init.logId);
     this.store = init.store;
     this.keys = init.keys;
@@ -246,6 +279,7 @@ export class LogWriter {
     this.nextLeaf = init.nextLeaf;
     this.nextBatch = init.nextBatch;
     this.nextAppend = init.nextBatch;
+    this.hashesKnownBelow = init.nextLeaf;
     const keys = init.keys;
     this.finisher =
       init.worker === undefined
@@ -261,7 +295,7 @@ export class LogWriter {
     this.idempotencyWindow = o.idempotencyWindow ?? 1_000_000;
     this.compress = o.compress ?? true;
     this.readCache = new ReadCache(o.readCacheBytes ?? 32 * 1024 * 1024);
-    this.recent = new RecentFrames(o.recentFramesBytes ?? 16 * 1024 * 1024);
+    this.recent = new RecentFrames(o.recentFramesBytes ?? 16 * 1024 * 1024, (buffer) => this.recycle(buffer));
     this.lastSnapshotSize = init.nextLeaf;
     this.lastSnapshotAt = Date.now();
     this.queue = createBatchQueue<QueueItem>({
@@ -524,10 +558,10 @@ export class LogWriter {
   private result(
     eventId: string,
     leafIndex: number,
-    leafHash: Uint8Array,
+    leafHash: Uint8Array | string,
     status: 'stored' | 'duplicate',
   ): AppendResult {
-    const hashHex = hex(leafHash);
+    const hashHex = typeof leafHash === 'string' ? leafHash : hex(leafHash);
     return {
       event_id: eventId,
       status,
@@ -540,12 +574,7 @@ export class LogWriter {
 
   /** The `integrity` string of a record with this leaf hash (hex) in this log. */
   integrityOf(leafHashHex: string): string {
-    return formatIntegrity({
-      keySetId: this.logId,
-      keyId: this.integrityKeyId,
-      algoVersion: INTEGRITY_ALGO_VERSION,
-      hashHex: leafHashHex,
-    });
+    return this.integrityPrefix + leafHashHex;
   }
 
   /** The writer loop: the single sequencer of this log. */
@@ -581,28 +610,33 @@ export class LogWriter {
     const firstLeaf = this.nextLeaf;
     let bound = 0;
     for (let i = 0; i < count; i++) bound += maxAssembledRecordLength(batch[i]!.prepared.body.length);
-    // Leaves are assembled straight into the batch body, once; `leaves` are views of it.
-    const body = new BatchBodyBuilder(count, bound);
-    const leaves: Uint8Array[] = new Array(count);
-    const hashes: Uint8Array[] = new Array(count);
+    // Leaves are assembled straight into the batch body, once; the finisher hashes them.
+    const body = new BatchBodyBuilder(count, bound, this.reusableBody(count, bound));
+    const patches: number[] = [];
+    const fresh: LiveHead[] = new Array(count);
     let minT = Number.POSITIVE_INFINITY;
     let maxT = 0;
-    const undo: [string, EntityHead | undefined][] = [];
+    const undo: [string, LiveHead | undefined][] = [];
     for (let i = 0; i < count; i++) {
       const p = batch[i]!.prepared;
-      const leafIndex = firstLeaf + i;
       const head = this.heads.get(p.entityKey);
       undo.push([p.entityKey, head]);
-      const prev: EntityLink | null = head === undefined ? null : head;
-      const leaf = body.commit(assembleRecord(prev, p.body, body.bytes, body.nextOffset).length);
-      const leafHash = hashLeaf(leaf);
-      leaves[i] = leaf;
-      hashes[i] = leafHash;
-      this.heads.set(p.entityKey, { leafIndex, leafHash });
+      let prev: EntityLink | null = null;
+      if (head !== undefined) {
+        prev = { leafIndex: head.leafIndex, leafHash: head.leafHash ?? PENDING_HASH };
+      }
+      const length = assembleRecord(prev, p.body, body.bytes, body.nextOffset).length;
+      body.commit(length);
+      if (head !== undefined && head.leafHash === undefined) {
+        // The link's hash bytes end where the body starts.
+        patches.push(body.offsets[i + 1]! - p.body.length - HASH_BYTES, head.leafIndex);
+      }
+      const next: LiveHead = { leafIndex: firstLeaf + i, leafHash: undefined };
+      fresh[i] = next;
+      this.heads.set(p.entityKey, next);
       if (p.occurredAt < minT) minT = p.occurredAt;
       if (p.occurredAt > maxT) maxT = p.occurredAt;
     }
-    const batchRoot = rootFromLeafHashes(hashes);
     const plain = body.finish();
     const plainBytes = plain.length;
     const batchIndex = this.nextBatch;
@@ -618,18 +652,13 @@ export class LogWriter {
         recordCount: count,
         minOccurredAt: minT,
         maxOccurredAt: maxT,
-        batchRoot,
         plain,
+        offsets: body.offsets,
+        patches: new Float64Array(patches),
+        knownBelow: this.hashesKnownBelow,
         compress: this.compress,
       })
-      .then(({ frame, chain, plain: back }) => {
-        if (back !== undefined) {
-          // The body went to the worker and came back: the old views are detached.
-          const offsets = body.offsets;
-          for (let i = 0; i < count; i++) {
-            leaves[i] = new Uint8Array(back.buffer, offsets[i]!, offsets[i + 1]! - offsets[i]!);
-          }
-        }
+      .then(({ frame, chain, hashes: flat, plain: back }) => {
         if (batchIndex !== this.nextAppend) {
           throw new LedgerError(
             'CORRUPT',
@@ -637,9 +666,25 @@ export class LogWriter {
           );
         }
         this.nextAppend++;
+        // The body may have gone to the worker and come back: the leaves are views of what came back.
+        const bytes = back ?? plain;
+        const offsets = body.offsets;
+        const leaves: Uint8Array[] = new Array(count);
+        const hashes: Uint8Array[] = new Array(count);
+        for (let i = 0; i < count; i++) {
+          leaves[i] = new Uint8Array(
+            bytes.buffer,
+            bytes.byteOffset + offsets[i]!,
+            offsets[i + 1]! - offsets[i]!,
+          );
+          const h = flat.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
+          hashes[i] = h;
+          fresh[i]!.leafHash = h;
+        }
+        this.hashesKnownBelow = firstLeaf + count;
         return this.store
           .append(frame, firstLeaf)
-          .then(() => this.onDurable(batch, firstLeaf, leaves, hashes, batchIndex, chain));
+          .then(() => this.onDurable(batch, firstLeaf, leaves, hashes, flat, batchIndex, chain, bytes));
       })
       .catch((error: unknown) => {
         // Rejecting an already-resolved item is a no-op, so this settles exactly the rest.
@@ -662,19 +707,28 @@ export class LogWriter {
     firstLeaf: number,
     leaves: Uint8Array[],
     hashes: Uint8Array[],
+    flatHashes: Uint8Array,
     batchIndex: number,
     chain: Uint8Array,
+    body: Uint8Array,
   ): Promise<void> {
     // Segment appends resolve in append order, so tree appends happen in leaf order.
-    const grown = this.tree.appendLeafHashes(hashes);
+    const grown = this.tree.appendFlat(flatHashes);
     this.durableChain = { batchIndex, chain };
     let bytes = 0;
     for (const leaf of leaves) bytes += leaf.byteLength;
-    this.recent.push({ firstLeaf, leaves, hashes, batchIndex, blockHash: hex(chain), bytes });
+    const buffer = new Uint8Array(body.buffer, 0, body.buffer.byteLength);
+    this.recent.push({ firstLeaf, leaves, hashes, batchIndex, blockHash: hex(chain), bytes, buffer });
+    const hexOf = Buffer.from(flatHashes.buffer, flatHashes.byteOffset, flatHashes.length);
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i]!;
       const leafIndex = firstLeaf + i;
-      const r = this.result(item.prepared.eventId, leafIndex, hashes[i]!, 'stored');
+      const r = this.result(
+        item.prepared.eventId,
+        leafIndex,
+        hexOf.toString('hex', i * HASH_BYTES, (i + 1) * HASH_BYTES),
+        'stored',
+      );
       if (item.idemKey !== undefined) {
         this.rememberIdempotent(item.idemKey, leafIndex, hashes[i]!);
         this.pendingIdem.delete(item.idemKey);
@@ -683,6 +737,23 @@ export class LogWriter {
     }
     this.appended += batch.length;
     await grown;
+  }
+
+  /** A pooled body buffer large enough for this batch, or `undefined` (then a fresh one). */
+  private reusableBody(count: number, leafBytes: number): Uint8Array | undefined {
+    const need = 4 * (count + 1) + leafBytes;
+    const pool = this.bodyPool;
+    for (let i = 0; i < pool.length; i++) {
+      if (pool[i]!.length >= need) return pool.splice(i, 1)[0];
+    }
+    // Room to grow: the next batches of a steady workload then fit the same buffer.
+    return pool.length > 0 || need < BODY_POOL_MIN_BYTES ? undefined : new Uint8Array(need + (need >> 3));
+  }
+
+  /** Takes back the body buffer of a frame dropped from memory. */
+  private recycle(buffer: Uint8Array): void {
+    if (this.bodyPool.length < BODY_POOL_BUFFERS && buffer.length >= BODY_POOL_MIN_BYTES)
+      this.bodyPool.push(buffer);
   }
 
   private rememberIdempotent(key: string, leafIndex: number, leafHash: Uint8Array): void {
@@ -744,15 +815,26 @@ export class LogWriter {
    * newest first.
    */
   private durableHeads(size: number): Map<string, EntityHead> {
-    const heads = new Map(this.heads);
+    const live = new Map(this.heads);
     for (let f = this.inflight.length - 1; f >= 0; f--) {
       const frame = this.inflight[f]!;
       if (frame.firstLeaf < size) continue;
       for (let i = frame.undo.length - 1; i >= 0; i--) {
         const [key, prev] = frame.undo[i]!;
-        if (prev === undefined) heads.delete(key);
-        else heads.set(key, prev);
+        if (prev === undefined) live.delete(key);
+        else live.set(key, prev);
       }
+    }
+    // Frames below `size` came back from the finisher, so every head left has its hash.
+    const heads = new Map<string, EntityHead>();
+    for (const [key, head] of live) {
+      if (head.leafHash === undefined) {
+        throw new LedgerError(
+          'FAILED',
+          `log ${this.logId}: logic error: entity head ${head.leafIndex} has no hash`,
+        );
+      }
+      heads.set(key, { leafIndex: head.leafIndex, leafHash: head.leafHash });
     }
     return heads;
   }
@@ -916,7 +998,8 @@ export class LogWriter {
         return;
       }
       const end = Math.min(to, f.firstLeaf + f.leaves.length);
-      for (let leafIndex = next; leafIndex < end; leafIndex++) {
+      for (; next < end && f.dropped !== true; next++) {
+        const leafIndex = next;
         const i = leafIndex - f.firstLeaf;
         const leaf = Buffer.from(f.leaves[i]!);
         yield {
@@ -929,7 +1012,7 @@ export class LogWriter {
           blockHash: f.blockHash,
         };
       }
-      next = end;
+      // A frame dropped meanwhile (its buffer may be reused): the rest comes from the segments.
     }
   }
 
@@ -997,11 +1080,6 @@ export class LogWriter {
     return this.tree.rootAt(size);
   }
 
-  /** Head of the entity chain of `(tenant, type, id)`, if any record exists. */
-  entityHead(key: string): EntityHead | undefined {
-    return this.heads.get(key);
-  }
-
   /** Segment store statistics (fsync latency etc.). */
   storeStats(): ReturnType<SegmentStore['stats']> {
     return this.store.stats();
@@ -1059,5 +1137,5 @@ export function logIdBytes(logId: string): Uint8Array {
 }
 
 function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 }

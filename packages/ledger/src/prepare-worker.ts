@@ -3,8 +3,8 @@
  * Two jobs, in message order:
  * - prepare: seals, tokenizes and encodes the record bodies of one `append`, and returns them in
  *   one transferred buffer;
- * - frame: finishes a log's next frame (frame-finish.ts: snappy, AES-256-GCM under the log's
- *   current data key, chain hash) and returns it transferred. The worker owns those keys' nonce
+ * - frame: finishes a log's next frame (frame-finish.ts: leaf hashes and batch root, snappy,
+ *   AES-256-GCM under the log's current data key, chain hash) and returns it transferred. The worker owns those keys' nonce
  *   sequences: the main thread never seals with a key it sent here.
  * It holds subject keys, data keys and the blind-index root only in memory, as the main thread
  * sent them.
@@ -23,7 +23,7 @@ import {
   type FrameSealer,
   SubjectKey,
 } from '@sealog/crypto-envelope';
-import { type FrameJob, finishFrame } from './frame-finish';
+import { type FrameJob, finishFrame, LeafHashWindow } from './frame-finish';
 import { createSubjectSealing, encodeSealedBody, type SubjectSealing, subjectIdOf } from './record-prep';
 
 /** Key material of a subject the worker has not seen yet. */
@@ -78,6 +78,8 @@ export type PrepareResponse =
       readonly frame: Uint8Array;
       /** Chain hash after the frame. */
       readonly chain: Uint8Array;
+      /** Leaf hashes, 32 bytes each (copied: the worker keeps its own for later entity links). */
+      readonly hashes: Uint8Array;
       /** The job's batch body, handed back (transferred). */
       readonly plain: Uint8Array;
     }
@@ -149,6 +151,8 @@ class PrepareState {
 interface FrameLog {
   chain: Uint8Array;
   sealer: FrameSealer | undefined;
+  /** Leaf hashes of recent frames, for entity links the main thread could not fill in. */
+  readonly window: LeafHashWindow;
   /** Set by the first failure: later frames cannot be chained, so they fail too. */
   failed: string | undefined;
 }
@@ -158,7 +162,7 @@ class FrameState {
   private readonly logs = new Map<number, FrameLog>();
 
   startLog(log: number, chain: Uint8Array): void {
-    this.logs.set(log, { chain, sealer: undefined, failed: undefined });
+    this.logs.set(log, { chain, sealer: undefined, window: new LeafHashWindow(), failed: undefined });
   }
 
   setKey(log: number, material: Uint8Array, keyId: Uint8Array): void {
@@ -177,13 +181,14 @@ class FrameState {
     if (state.failed !== undefined) throw new Error(`an earlier frame of this log failed: ${state.failed}`);
     if (state.sealer === undefined) throw new Error('logic error: no data key sent for this log');
     try {
-      const done = finishFrame(request.job, state.sealer, state.chain);
+      const done = finishFrame(request.job, state.sealer, state.chain, state.window);
       state.chain = done.chain;
       return {
         type: 'framed',
         id: request.id,
         frame: done.frame,
         chain: done.chain,
+        hashes: done.hashes,
         plain: request.job.plain,
       };
     } catch (error) {

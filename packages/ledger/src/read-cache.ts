@@ -77,6 +77,10 @@ export interface RecentFrame {
   readonly blockHash: string;
   /** Bytes of `leaves`. */
   readonly bytes: number;
+  /** The whole buffer `leaves` are views of, handed to the drop callback when the frame is dropped. */
+  readonly buffer?: Uint8Array;
+  /** Set when dropped: its buffer may be reused, so a reader holding the frame must stop using it. */
+  dropped?: boolean;
 }
 
 /**
@@ -87,23 +91,31 @@ export interface RecentFrame {
  */
 export class RecentFrames {
   private readonly maxBytes: number;
+  private readonly onDrop: ((buffer: Uint8Array) => void) | undefined;
   private frames: RecentFrame[] = [];
   private head = 0;
   private bytes = 0;
 
-  constructor(maxBytes: number) {
+  /** @param onDrop - receives the buffer of each dropped frame (the writer reuses it). */
+  constructor(maxBytes: number, onDrop?: (buffer: Uint8Array) => void) {
     this.maxBytes = maxBytes;
+    this.onDrop = onDrop;
   }
 
   /** Keeps a frame that just became durable (the next in leaf order). */
   push(frame: RecentFrame): void {
     if (frame.bytes > this.maxBytes) {
       this.clear();
+      this.drop(frame);
       return;
     }
     this.frames.push(frame);
     this.bytes += frame.bytes;
-    while (this.bytes > this.maxBytes) this.bytes -= this.frames[this.head++]!.bytes;
+    while (this.bytes > this.maxBytes) {
+      const old = this.frames[this.head++]!;
+      this.bytes -= old.bytes;
+      this.drop(old);
+    }
     // Compact now and then instead of shifting on every drop.
     if (this.head > 64 && this.head * 2 > this.frames.length) {
       this.frames = this.frames.slice(this.head);
@@ -145,8 +157,14 @@ export class RecentFrames {
 
   /** Drops everything. */
   clear(): void {
+    for (let i = this.head; i < this.frames.length; i++) this.drop(this.frames[i]!);
     this.frames = [];
     this.head = 0;
     this.bytes = 0;
+  }
+
+  private drop(frame: RecentFrame): void {
+    frame.dropped = true;
+    if (frame.buffer !== undefined && this.onDrop !== undefined) this.onDrop(frame.buffer);
   }
 }

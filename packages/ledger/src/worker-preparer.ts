@@ -212,7 +212,7 @@ export class WorkerPreparer {
             if (answer.type !== 'framed') {
               throw new LedgerError('FAILED', `frame worker: unexpected ${answer.type}`);
             }
-            return { frame: answer.frame, chain: answer.chain, plain: answer.plain };
+            return { frame: answer.frame, chain: answer.chain, hashes: answer.hashes, plain: answer.plain };
           },
         );
       },

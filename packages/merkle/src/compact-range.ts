@@ -15,6 +15,7 @@
  * must not modify them (the range keeps the same buffer as internal state).
  */
 import { MerkleError } from './errors';
+import { hashPairsOfBytes } from './fast-root';
 import { emptyRoot, hashNode, hashPairAt } from './hashing';
 import { popCount } from './node-plan';
 import {
@@ -47,6 +48,9 @@ export interface CompactRangeJSON {
 }
 
 const HEX_HASH = /^[0-9a-f]{64}$/i;
+
+/** From this many leaves `appendFlat` hashes level by level in bulk (SIMD lanes). */
+const BULK_MIN_LEAVES = 16;
 
 function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
@@ -197,6 +201,10 @@ export class CompactRange {
     }
     const n = flat.length / HASH_BYTES;
     this.#checkGrowth(n);
+    if (n >= BULK_MIN_LEAVES) {
+      this.#appendBulk(flat, n);
+      return;
+    }
     let i = 0;
     if (n > 0 && this.#size % 2 === 1) {
       this.#addAligned(0, flat.subarray(0, HASH_BYTES));
@@ -249,6 +257,66 @@ export class CompactRange {
         `size: appending ${count} leaves to ${this.#size} would pass 2^53-1 (Number.MAX_SAFE_INTEGER)`,
       );
     }
+  }
+
+  /**
+   * Appends `n` leaf hashes level by level: the new nodes of level L are exactly the indices
+   * `[size >> L, (size + n) >> L)`, so each level is one run, paired in bulk (fast-root.ts, SIMD
+   * lanes), except a run starting at an odd index, whose first node merges with the retained
+   * subtree of that level. What is left unpaired at a level is the new retained subtree there.
+   */
+  #appendBulk(flat: Uint8Array, n: number): void {
+    const size = this.#size;
+    const end = size + n;
+    const visit = this.#onNode;
+    // Retained subtrees by level (bit L of size), from the largest-first list.
+    const old: Uint8Array[] = [];
+    let k = this.#nodes.length - 1;
+    for (let level = 0, s = size; s > 0; level++, s = Math.floor(s / 2)) {
+      if (s % 2 === 1) old[level] = this.#nodes[k--]!;
+    }
+    const kept: Uint8Array[] = [];
+    let run = flat;
+    let a = size; // index of run[0] at this level
+    let m = n; // nodes in the run
+    let level = 0;
+    for (; m > 0; level++) {
+      const outCount = Math.floor((a + m) / 2) - Math.floor(a / 2);
+      const out = new Uint8Array(outCount * HASH_BYTES);
+      let i = 0;
+      let o = 0;
+      if (a % 2 === 1) {
+        out.set(hashNode(old[level]!, run.subarray(0, HASH_BYTES)), 0);
+        i = 1;
+        o = 1;
+      }
+      const pairs = Math.floor((m - i) / 2);
+      hashPairsOfBytes(run, i * HASH_BYTES, pairs, out, o * HASH_BYTES);
+      if ((m - i) % 2 === 1) {
+        // Copied at level 0 (the caller's buffer is not retained); later runs are ours.
+        kept[level] =
+          level === 0
+            ? copyOf(run, (m - 1) * HASH_BYTES, m * HASH_BYTES)
+            : run.subarray((m - 1) * HASH_BYTES, m * HASH_BYTES);
+      }
+      const first = Math.floor(a / 2);
+      if (visit !== undefined) {
+        for (let j = 0; j < outCount; j++)
+          visit(level + 1, first + j, out.subarray(j * HASH_BYTES, (j + 1) * HASH_BYTES));
+      }
+      run = out;
+      a = first;
+      m = outCount;
+    }
+    // Below `level` the retained subtrees are the leftovers; from `level` up, nothing changed.
+    const nodes: Uint8Array[] = [];
+    for (let l = 0, s = end; s > 0; l++, s = Math.floor(s / 2)) {
+      if (s % 2 === 1) nodes.push(l < level ? kept[l]! : old[l]!);
+    }
+    nodes.reverse();
+    this.#nodes.length = 0;
+    for (const h of nodes) this.#nodes.push(h);
+    this.#size = end;
   }
 
   /**

@@ -7,7 +7,7 @@
  *
  * Results equal `node:crypto`'s (property tests against the reference `rootFromLeafHashes`).
  */
-import { HASH_BYTES } from './hashing';
+import { HASH_BYTES, hashPairAt } from './hashing';
 import { bytesFromWords, HASH_WORDS, hashNodeWords, wordsFromBytes } from './sha256-node';
 import { SimdHasher } from './sha256-simd';
 
@@ -59,4 +59,30 @@ export function perfectRootOfBytes(bytes: Uint8Array, offset: number, count: num
   }
   bytesFromWords(w, 0, out, 0, 1);
   return out;
+}
+
+/**
+ * Interior node hashes of `pairs` adjacent pairs: node `j` = `H(0x01 ‖ src[2j] ‖ src[2j+1])` for
+ * the 32-byte hashes at `src[srcOffset …)`, written to `dst[dstOffset + 32j …)`. Through the SIMD
+ * lanes for runs of at least {@link SIMD_MIN_NODES} pairs, `node:crypto` otherwise.
+ */
+export function hashPairsOfBytes(
+  src: Uint8Array,
+  srcOffset: number,
+  pairs: number,
+  dst: Uint8Array,
+  dstOffset: number,
+): void {
+  const hasher = pairs >= SIMD_MIN_NODES ? simdHasher() : null;
+  if (hasher === null) {
+    for (let j = 0; j < pairs; j++) {
+      dst.set(hashPairAt(src, srcOffset + 2 * HASH_BYTES * j), dstOffset + HASH_BYTES * j);
+    }
+    return;
+  }
+  const out = 2 * pairs * HASH_WORDS;
+  hasher.ensure(out + pairs * HASH_WORDS);
+  wordsFromBytes(src, srcOffset, hasher.words, 0, 2 * pairs);
+  hasher.hash(0, out, pairs);
+  bytesFromWords(hasher.words, out, dst, dstOffset, pairs);
 }

@@ -24,5 +24,5 @@ export { SimdHasher } from './sha256-simd';
 export { encodeTileIndex, MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, tilePath } from './tile-path';
 export { MemoryTileStore, type TileStore, type TileWrite } from './tile-store';
 export { DEFAULT_TILE_CACHE_TILES, TiledTree, type TiledTreeOptions } from './tiled-tree';
-export { consistencyProof, inclusionProof, rootFromLeafHashes } from './tree';
+export { consistencyProof, inclusionProof, rootFromFlat, rootFromLeafHashes } from './tree';
 export { verifyConsistency, verifyInclusion } from './verify';

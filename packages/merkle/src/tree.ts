@@ -14,7 +14,7 @@ import { MerkleError } from './errors';
 import { perfectRootOfBytes } from './fast-root';
 import { emptyRoot, HASH_BYTES, hashNode } from './hashing';
 import { assembleProof, consistencyPlan, inclusionPlan, type NodePlan } from './node-plan';
-import { assertCount, assertHashArray, copyOf } from './validate';
+import { assertBytes, assertCount, assertHashArray, copyOf } from './validate';
 
 /** Deepest possible stack of pending subtrees: one per bit of a 53-bit size, plus slack. */
 const MAX_TREE_HEIGHT = 64;
@@ -94,17 +94,48 @@ function fastRoot(leafHashes: readonly Uint8Array[]): Uint8Array {
   const n = leafHashes.length;
   if (flat.length < n * HASH_BYTES) flat = new Uint8Array(n * HASH_BYTES);
   for (let i = 0; i < n; i++) flat.set(leafHashes[i]!, i * HASH_BYTES);
+  return flatRoot(flat, n);
+}
+
+function flatRoot(bytes: Uint8Array, n: number): Uint8Array {
   const parts: Uint8Array[] = [];
   let start = 0;
   for (let bit = 2 ** Math.floor(Math.log2(n)); bit >= 1; bit /= 2) {
     if (n - start >= bit) {
-      parts.push(perfectRootOfBytes(flat, start * HASH_BYTES, bit));
+      parts.push(perfectRootOfBytes(bytes, start * HASH_BYTES, bit));
       start += bit;
     }
   }
   let root = parts[parts.length - 1]!;
   for (let j = parts.length - 2; j >= 0; j--) root = hashNode(parts[j]!, root);
   return root;
+}
+
+/**
+ * RFC 9162 §2.1.1 Merkle Tree Hash of leaf hashes stored back to back (the output of
+ * `hashLeaves`): the same result as {@link rootFromLeafHashes}, without one object per leaf.
+ *
+ * @param flatHashes - `32 · n` bytes, leaf hash `i` at `[32·i, 32·i + 32)`; may be empty.
+ * @returns the 32-byte root (fresh); for 0 leaves SHA-256 of the empty string.
+ * @throws {MerkleError} `INVALID_TYPE` if not a `Uint8Array`; `INVALID_HASH_LENGTH` if its length
+ *   is not a multiple of 32.
+ * @example
+ * ```ts
+ * const root = rootFromFlat(hashLeaves(batchBytes, offsets));
+ * ```
+ */
+export function rootFromFlat(flatHashes: Uint8Array): Uint8Array {
+  assertBytes(flatHashes, 'flatHashes');
+  if (flatHashes.length % HASH_BYTES !== 0) {
+    throw new MerkleError(
+      'INVALID_HASH_LENGTH',
+      `flatHashes: expected a multiple of ${HASH_BYTES} bytes, got ${flatHashes.length}`,
+    );
+  }
+  const n = flatHashes.length / HASH_BYTES;
+  if (n === 0) return emptyRoot();
+  if (n === 1) return copyOf(flatHashes, 0, HASH_BYTES);
+  return flatRoot(flatHashes, n);
 }
 
 /**

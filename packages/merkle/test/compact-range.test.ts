@@ -93,6 +93,30 @@ describe('compact-range', () => {
     );
   });
 
+  it('appends large flat batches (the bulk, level-by-level path) exactly as the reference', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5000 }),
+        fc.array(fc.integer({ min: 1, max: 2100 }), { minLength: 1, maxLength: 4 }),
+        fc.nat(),
+        (n, chunks, seed) => {
+          const leaves = makeLeafHashes(n, seed);
+          const [range, visits] = build(leaves, chunks, 'flat');
+          expect(toHex(range.root())).toBe(toHex(refRoot(leaves)));
+          expect([...visits].sort(byPosition)).toEqual(expectedNodes(leaves));
+          const seenAt = new Map(visits.map((v, i) => [`${v[0]}/${v[1]}`, i]));
+          for (const [level, index] of visits) {
+            if (level < 2) continue;
+            expect(seenAt.get(`${level - 1}/${2 * index + 1}`)!).toBeLessThan(
+              seenAt.get(`${level}/${index}`)!,
+            );
+          }
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
   it('round-trips through toJSON and from, and the restored range keeps growing correctly', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 100 }), (n, more) => {

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { consistencyProof, hashLeaf, inclusionProof, MerkleError, rootFromLeafHashes } from '../src/index';
+import {
+  consistencyProof,
+  hashLeaf,
+  inclusionProof,
+  MerkleError,
+  rootFromFlat,
+  rootFromLeafHashes,
+} from '../src/index';
 import { makeLeafHashes, refPath, refProof, refRoot } from './reference';
 import { CONSISTENCY_VECTORS, INCLUSION_VECTORS, LEAF_INPUTS, ROOTS, toHex } from './vectors';
 
@@ -61,6 +68,34 @@ describe('tree', () => {
       const leaves = makeLeafHashes(n, n);
       expect(toHex(rootFromLeafHashes(leaves))).toBe(toHex(refRoot(leaves)));
     }
+  });
+
+  it('computes the root of flat (back-to-back) leaf hashes exactly as the reference', () => {
+    const flatOf = (leaves: Uint8Array[], pad: number): Uint8Array => {
+      // A view at an offset of a larger buffer, as a batch's hash block is.
+      const buf = new Uint8Array(pad + leaves.length * 32 + 7);
+      for (let i = 0; i < leaves.length; i++) buf.set(leaves[i]!, pad + i * 32);
+      return buf.subarray(pad, pad + leaves.length * 32);
+    };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3000 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 64 }),
+        (n, seed, pad) => {
+          const leaves = makeLeafHashes(n, seed);
+          expect(toHex(rootFromFlat(flatOf(leaves, pad)))).toBe(toHex(refRoot(leaves)));
+        },
+      ),
+      { numRuns: 40 },
+    );
+    const one = makeLeafHashes(1, 3);
+    const flat = flatOf(one, 0);
+    const root = rootFromFlat(flat);
+    root[0]! ^= 1;
+    expect(toHex(flat)).toBe(toHex(one[0]!));
+    expect(codeOf(() => rootFromFlat(new Uint8Array(33)))).toBe('INVALID_HASH_LENGTH');
+    expect(codeOf(() => rootFromFlat('ab' as unknown as Uint8Array))).toBe('INVALID_TYPE');
   });
 
   it('returns proofs and roots that do not alias the input leaf hashes', () => {
