@@ -18,7 +18,7 @@
  *     [--config FILE]        (a `sealog serve` config file, e.g. other batch sizes)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import autocannon from 'autocannon';
 import { ACTORS, makeAuditEvents, TENANTS } from './audit-events';
@@ -104,6 +104,26 @@ function processCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * CPU seconds per thread of a process so far (`/proc/<pid>/task/<tid>/stat`, Linux), by thread id;
+ * empty elsewhere. Node names every thread `node`, so threads are told apart by id: the main thread's
+ * id is the pid; worker threads start after V8's and libuv's helper threads (higher ids).
+ */
+function threadCpuSeconds(pid: number | undefined): Map<number, number> {
+  const out = new Map<number, number>();
+  if (pid === undefined) return out;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100);
+    }
+  } catch {
+    // Not Linux, or the process is gone: no per-thread figures.
+  }
+  return out;
+}
+
 async function indexLag(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const m = /^sealog_index_lag_records (\d+)/m.exec(text);
@@ -131,6 +151,7 @@ try {
   let events = 0;
   let rejected = 0;
   const cpuAtStart = processCpuSeconds(child.pid);
+  const threadsAtStart = threadCpuSeconds(child.pid);
   const ingest = await autocannon({
     url: `${url}/api/v1/events`,
     method: 'POST',
@@ -157,6 +178,16 @@ try {
   // machine shared with noisy neighbours (they slow the clock, not the work).
   const cpuAtEnd = processCpuSeconds(child.pid);
   const cpuSeconds = cpuAtStart === undefined || cpuAtEnd === undefined ? undefined : cpuAtEnd - cpuAtStart;
+  // Per thread, busiest first (≥ 1 µs per event): main thread, prepare worker, index writer, V8's
+  // GC helpers and libuv's pool show up as separate ids.
+  const threads = [...threadCpuSeconds(child.pid)]
+    .map(([tid, s]) => ({
+      tid,
+      main: tid === child.pid,
+      us_per_event: ((s - (threadsAtStart.get(tid) ?? 0)) * 1e6) / Math.max(1, events),
+    }))
+    .filter((t) => t.us_per_event >= 1)
+    .sort((a, b) => b.us_per_event - a.us_per_event);
   if (querySeconds > 0) {
     const day = 86_400;
     const base = Date.UTC(2026, 10, 23, 8, 0, 0) / 1000;
@@ -205,6 +236,12 @@ try {
         ? 'n/a (needs /proc)'
         : `${((cpuSeconds * 1e6) / Math.max(1, events)).toFixed(0)} µs (${(cpuSeconds / (seconds + catchUpSeconds)).toFixed(2)} cores busy on average)`,
     ],
+    [
+      'Server CPU per event by thread (µs)',
+      threads.length === 0
+        ? 'n/a (needs /proc)'
+        : threads.map((t) => `${t.main ? 'main' : t.tid} ${t.us_per_event.toFixed(0)}`).join(', '),
+    ],
     ['Data dir', `${(dataBytes / MIB).toFixed(0)} MiB`],
   ];
   if (query !== undefined) {
@@ -241,6 +278,10 @@ try {
           ...(cpuSeconds === undefined
             ? {}
             : { server_cpu_us_per_event: Math.round((cpuSeconds * 1e6) / Math.max(1, events)) }),
+          server_threads_us_per_event: threads.map((t) => ({
+            thread: t.main ? 'main' : t.tid,
+            us: Math.round(t.us_per_event),
+          })),
           data_bytes: dataBytes,
           ...(query === undefined
             ? {}

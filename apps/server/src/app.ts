@@ -10,7 +10,7 @@
  * `Authorization` header (redacted in case a serializer ever adds headers).
  */
 
-import { type Ledger, LedgerError } from '@sealog/ledger';
+import { type AppendResult, type Ledger, LedgerError } from '@sealog/ledger';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -339,16 +339,13 @@ export function createApp(options: AppOptions): FastifyInstance {
     const wait = request.query.wait ?? 'durable';
     const results = await ledger.append(events, { wait, onFull: 'reject', producer: principal.keyId });
     metrics.recordIngest(results);
-    const body = {
-      results: results.map((r) => {
-        const out: Record<string, unknown> = { event_id: r.event_id, status: r.status, log_id: r.log_id };
-        if (r.leaf_index !== undefined) out.leaf_index = r.leaf_index;
-        if (r.leaf_hash !== undefined) out.verification_hash = r.leaf_hash;
-        if (r.integrity !== undefined) out.integrity = r.integrity;
-        return out;
-      }),
-    };
-    return reply.code(wait === 'accepted' ? 202 : 200).send(body);
+    // Serialized here, not by the route's response schema: one string built in one pass instead of
+    // an object per result plus the schema serializer (~4 µs per event of the server's main thread
+    // in a bench:http profile, batches of 1,000). Same bytes as the schema would produce.
+    return reply
+      .code(wait === 'accepted' ? 202 : 200)
+      .type(JSON_CONTENT_TYPE)
+      .send(resultsJson(results));
   }
 
   app.get(
@@ -711,6 +708,36 @@ function eventsOf(body: unknown): unknown[] {
     );
   }
   return events;
+}
+
+/** Content type of JSON answers (what fastify sets for serialized objects). */
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** Printable ASCII without `"` and `\\`: such strings need no escaping in JSON. */
+const PLAIN_JSON_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** `value` as a JSON string literal; the common case (ids, hex, log ids) without JSON.stringify. */
+function jsonString(value: string): string {
+  return PLAIN_JSON_STRING.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+/**
+ * The ingest answer `{"results": [...]}` as JSON text, fields in the order of the route's response
+ * schema (`event_id`, `status`, `log_id`, then `leaf_index`, `verification_hash`, `integrity` when
+ * present, i.e. not for `accepted`).
+ */
+export function resultsJson(results: readonly AppendResult[]): string {
+  let out = '{"results":[';
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    if (i > 0) out += ',';
+    out += `{"event_id":${jsonString(r.event_id)},"status":"${r.status}","log_id":${jsonString(r.log_id)}`;
+    if (r.leaf_index !== undefined) out += `,"leaf_index":${r.leaf_index}`;
+    if (r.leaf_hash !== undefined) out += `,"verification_hash":${jsonString(r.leaf_hash)}`;
+    if (r.integrity !== undefined) out += `,"integrity":${jsonString(r.integrity)}`;
+    out += '}';
+  }
+  return `${out}]}`;
 }
 
 function toHex(bytes: Uint8Array): string {

@@ -13,6 +13,7 @@ export { type IndexRow, indexRowOf, SUBJECT_TOKEN_BYTES } from './index-row';
 export {
   createIndexer,
   DEFAULT_CHUNK_ROWS,
+  DEFAULT_MAX_BATCH_DELAY_MS,
   DEFAULT_MAX_CHUNKS_IN_FLIGHT,
   DEFAULT_MAX_RETRY_MS,
   DEFAULT_POLL_INTERVAL_MS,

@@ -91,7 +91,13 @@ function startWriter(workerData: WriterData): Worker {
   const tsxApi =
     typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : 'tsx/esm/api';
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData, execArgv: ['--conditions=@sealog/source'] });
+  // Profiling flags are kept so that `node --cpu-prof` profiles the writer thread too.
+  const profiling = process.execArgv.filter((a) => a.startsWith('--cpu-prof'));
+  return new Worker(bootstrap, {
+    eval: true,
+    workerData,
+    execArgv: [...profiling, '--conditions=@sealog/source'],
+  });
 }
 
 /**
