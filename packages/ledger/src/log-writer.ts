@@ -52,7 +52,7 @@ import { type CachedLeaf, ReadCache, RecentFrames } from './read-cache';
 import type { PreparedRecord } from './record-prep';
 import {
   type EntityHead,
-  encodeSnapshot,
+  encodeSnapshotSliced,
   type IdempotentResult,
   readSnapshot,
   writeSnapshotBytes,
@@ -106,6 +106,11 @@ export interface LogWriterOptions {
    * expensive (≥ 50× the time the last one held the thread).
    */
   readonly snapshotIntervalMs?: number;
+  /**
+   * Snapshot entries packed between two yields to the event loop (default 4096; the snapshot is
+   * encoded while appends go on, copy-on-write).
+   */
+  readonly snapshotSliceEntries?: number;
   /** Idempotency keys remembered per log (default 1,000,000). */
   readonly idempotencyWindow?: number;
   /** Compress batch bodies (default true). */
@@ -203,6 +208,7 @@ export class LogWriter {
   private readonly maxInflightBytes: number;
   private readonly checkpointIntervalMs: number;
   private readonly snapshotIntervalMs: number;
+  private readonly snapshotSliceEntries: number;
   private readonly idempotencyWindow: number;
   private readonly compress: boolean;
   private readonly readCache: ReadCache;
@@ -215,6 +221,8 @@ export class LogWriter {
   private nextBatch: number;
   /** Batch index of the next frame to append (frames reach the store strictly in order). */
   private nextAppend: number;
+  /** While a snapshot is being encoded: each key's head before its first change since it started. */
+  private snapshotJournal: Map<string, LiveHead | undefined> | undefined;
   /** Every leaf hash below this leaf index is known here (frames came back from the finisher). */
   private hashesKnownBelow: number;
   /**
@@ -292,6 +300,7 @@ export class LogWriter {
     this.maxInflightBytes = o.maxInflightBytes ?? 32 * 1024 * 1024;
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? 1000;
     this.snapshotIntervalMs = o.snapshotIntervalMs ?? 10_000;
+    this.snapshotSliceEntries = o.snapshotSliceEntries ?? 4096;
     this.idempotencyWindow = o.idempotencyWindow ?? 1_000_000;
     this.compress = o.compress ?? true;
     this.readCache = new ReadCache(o.readCacheBytes ?? 32 * 1024 * 1024);
@@ -621,6 +630,8 @@ export class LogWriter {
       const p = batch[i]!.prepared;
       const head = this.heads.get(p.entityKey);
       undo.push([p.entityKey, head]);
+      const journal = this.snapshotJournal;
+      if (journal !== undefined && !journal.has(p.entityKey)) journal.set(p.entityKey, head);
       let prev: EntityLink | null = null;
       if (head !== undefined) {
         prev = { leafIndex: head.leafIndex, leafHash: head.leafHash ?? PENDING_HASH };
@@ -786,17 +797,33 @@ export class LogWriter {
         this.checkpoints.append(signCheckpoint(checkpoint, this.signer), checkpoint);
       }
       const now = Date.now();
-      // The snapshot is built and packed on this thread (O(entities)): space snapshots so that
-      // this stall takes at most 1/SNAPSHOT_MAX_DUTY of the time, at the price of longer replays.
+      // The snapshot is copied (as of `size`, no await since) and packed on this thread, in slices
+      // with yields between them (O(entities) in all): space snapshots so that this work takes at
+      // most 1/SNAPSHOT_MAX_DUTY of the thread, at the price of longer replays.
       const interval = Math.max(this.snapshotIntervalMs, this.lastSnapshotCostMs * SNAPSHOT_MAX_DUTY);
       if (force || (now - this.lastSnapshotAt >= interval && size > this.lastSnapshotSize)) {
         const t0 = performance.now();
-        const bytes = encodeSnapshot({
-          size,
-          heads: this.durableHeads(size),
-          idempotency: this.idempotency,
-        });
-        this.lastSnapshotCostMs = performance.now() - t0;
+        const overrides = this.headsChangedSince(size);
+        const journal = new Map<string, LiveHead | undefined>();
+        this.snapshotJournal = journal;
+        const startMs = performance.now() - t0;
+        let encoded: { bytes: Uint8Array; busyMs: number };
+        try {
+          encoded = await encodeSnapshotSliced(
+            {
+              size,
+              heads: this.headsAsOf(overrides, journal),
+              // Entries join in onDurable (durable records only) and leave oldest first: whatever
+              // the slices see is a valid window; replay after `size` re-adds the rest.
+              idempotency: this.idempotency,
+            },
+            this.snapshotSliceEntries,
+          );
+        } finally {
+          this.snapshotJournal = undefined;
+        }
+        const { bytes, busyMs } = encoded;
+        this.lastSnapshotCostMs = startMs + busyMs;
         await writeSnapshotBytes(this.dir, bytes);
         this.lastSnapshotAt = now;
         this.lastSnapshotSize = size;
@@ -810,33 +837,45 @@ export class LogWriter {
   }
 
   /**
-   * Entity heads as of the first `size` leaves: the live map runs ahead (it is updated when a
-   * frame is sequenced, before it is durable), so undo what frames at or past `size` changed,
-   * newest first.
+   * Entity heads changed by frames at or past `size` (the live map runs ahead: it is updated when a
+   * frame is sequenced, before it is durable), with their value as of the first `size` leaves
+   * (`undefined`: no record then). Small: at most the records in flight.
    */
-  private durableHeads(size: number): Map<string, EntityHead> {
-    const live = new Map(this.heads);
+  private headsChangedSince(size: number): Map<string, LiveHead | undefined> {
+    const before = new Map<string, LiveHead | undefined>();
+    // Newest first, so the value kept is the one before the earliest change.
     for (let f = this.inflight.length - 1; f >= 0; f--) {
       const frame = this.inflight[f]!;
       if (frame.firstLeaf < size) continue;
       for (let i = frame.undo.length - 1; i >= 0; i--) {
         const [key, prev] = frame.undo[i]!;
-        if (prev === undefined) live.delete(key);
-        else live.set(key, prev);
+        before.set(key, prev);
       }
     }
-    // Frames below `size` came back from the finisher, so every head left has its hash.
-    const heads = new Map<string, EntityHead>();
-    for (const [key, head] of live) {
+    return before;
+  }
+
+  /**
+   * The entity heads as of the first `size` leaves, read lazily from the live map while it keeps
+   * changing: `overrides` (from {@link headsChangedSince}) first, then the value a key had when
+   * the snapshot started (`journal`, filled by writeBatch on a key's first change since), else
+   * the live value. Keys created since read `undefined` and are skipped.
+   */
+  private *headsAsOf(
+    overrides: Map<string, LiveHead | undefined>,
+    journal: Map<string, LiveHead | undefined>,
+  ): Generator<[string, EntityHead]> {
+    for (const [key, live] of this.heads) {
+      const head = overrides.has(key) ? overrides.get(key) : journal.has(key) ? journal.get(key) : live;
+      if (head === undefined) continue;
       if (head.leafHash === undefined) {
         throw new LedgerError(
           'FAILED',
           `log ${this.logId}: logic error: entity head ${head.leafIndex} has no hash`,
         );
       }
-      heads.set(key, { leafIndex: head.leafIndex, leafHash: head.leafHash });
+      yield [key, { leafIndex: head.leafIndex, leafHash: head.leafHash }];
     }
-    return heads;
   }
 
   /** The latest signed checkpoint note, or `undefined` before the first. */

@@ -1,14 +1,15 @@
 import { hashLeaf } from '@sealog/merkle';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createLedger, type Ledger } from '../src/index';
+import { createLedger, type Ledger, readSnapshot } from '../src/index';
 import { auditEvent, tempDir } from './helpers';
 
 /**
  * Entity links under pipelining: with small frames and concurrent appends, a record often links
  * to a record whose frame is still being finished (its hash is filled in by the finisher, on the
  * worker or in-thread). Every link must name the previous record of the same entity, with that
- * record's exact leaf hash, within a run and across a restart.
+ * record's exact leaf hash, within a run and across a restart (which starts from a state snapshot
+ * encoded while appends went on).
  */
 async function checkLinks(ledger: Ledger, size: number): Promise<void> {
   const last = new Map<string, { leafIndex: number; hash: string }>();
@@ -45,7 +46,11 @@ describe('entity links while frames are in flight', () => {
               prepareWorkers,
               batchMaxRecords,
               batchMaxWaitMs: 0,
-              checkpointIntervalMs: 60_000,
+              // Snapshots (read on restart) taken all the time, in slices of 2 entries, so they
+              // are encoded while later frames change the entity heads.
+              checkpointIntervalMs: 1,
+              snapshotIntervalMs: 0,
+              snapshotSliceEntries: 2,
             };
             const event = (i: number, entity: number) =>
               auditEvent(i, { tenant_id: 'acme', resource: { type: 'doc', id: `d${entity}` } });
@@ -68,4 +73,55 @@ describe('entity links while frames are in flight', () => {
       );
     }, 60_000);
   }
+
+  it('writes snapshots, encoded while appends change the heads, that hold the heads as of their size', async () => {
+    const dir = tempDir();
+    const ledger = await createLedger({
+      dir,
+      batchMaxRecords: 3,
+      batchMaxWaitMs: 0,
+      checkpointIntervalMs: 60_000,
+      snapshotIntervalMs: 0,
+      snapshotSliceEntries: 2,
+    });
+    const event = (i: number) =>
+      auditEvent(i, { tenant_id: 'acme', resource: { type: 'doc', id: `d${(i * 7) % 1500}` } });
+    const log = ledger.log('default');
+    let n = 0;
+    // Many heads, so that encoding a snapshot in slices of 2 spans many event-loop turns.
+    for (let k = 0; k < 3; k++) await ledger.append(Array.from({ length: 500 }, () => event(n++)));
+    const appends: Promise<unknown>[] = [];
+    const snapshots: ReturnType<typeof readSnapshot>[] = [];
+    for (let round = 0; round < 12; round++) {
+      for (let a = 0; a < 6; a++) appends.push(ledger.append(Array.from({ length: 5 }, () => event(n++))));
+      // Taken once the round's first append is durable, while the rest are being sequenced and
+      // made durable.
+      await appends[appends.length - 6];
+      const snapshot = log.checkpoint(true);
+      // More frames sequenced while the snapshot's slices are being encoded.
+      for (let a = 0; a < 12; a++) {
+        appends.push(ledger.append(Array.from({ length: 2 }, () => event(n++))));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      await snapshot;
+      snapshots.push(readSnapshot(log.dir));
+    }
+    await Promise.all(appends);
+    let checked = 0;
+    for (const snap of snapshots) {
+      expect(snap).toBeDefined();
+      const want = new Map<string, string>();
+      for await (const r of log.iterate(0, snap!.size)) {
+        const key = `${r.record.tenant_id}\u0000${r.record.resource.type}\u0000${r.record.resource.id}`;
+        want.set(key, `${r.leafIndex}/${Buffer.from(hashLeaf(r.leaf)).toString('hex')}`);
+      }
+      const got = new Map(
+        [...snap!.heads].map(([k, v]) => [k, `${v.leafIndex}/${Buffer.from(v.leafHash).toString('hex')}`]),
+      );
+      expect(got).toEqual(want);
+      if (snap!.size > 0) checked++;
+    }
+    expect(checked).toBeGreaterThan(3);
+    await ledger.close();
+  }, 60_000);
 });
