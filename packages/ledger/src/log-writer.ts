@@ -107,7 +107,7 @@ export interface LogWriterOptions {
    */
   readonly snapshotIntervalMs?: number;
   /**
-   * Snapshot entries packed between two yields to the event loop (default 4096; the snapshot is
+   * Snapshot entries packed between two yields to the event loop (default 1024; the snapshot is
    * encoded while appends go on, copy-on-write).
    */
   readonly snapshotSliceEntries?: number;
@@ -300,7 +300,7 @@ export class LogWriter {
     this.maxInflightBytes = o.maxInflightBytes ?? 32 * 1024 * 1024;
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? 1000;
     this.snapshotIntervalMs = o.snapshotIntervalMs ?? 10_000;
-    this.snapshotSliceEntries = o.snapshotSliceEntries ?? 4096;
+    this.snapshotSliceEntries = o.snapshotSliceEntries ?? 1024;
     this.idempotencyWindow = o.idempotencyWindow ?? 1_000_000;
     this.compress = o.compress ?? true;
     this.readCache = new ReadCache(o.readCacheBytes ?? 32 * 1024 * 1024);

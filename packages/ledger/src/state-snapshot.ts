@@ -73,7 +73,7 @@ export function encodeSnapshot(snapshot: StateSnapshot): Uint8Array {
 }
 
 /** Entries packed per slice by {@link encodeSnapshotSliced}. */
-const SLICE_ENTRIES = 4096;
+const SLICE_ENTRIES = 1024;
 
 /** Bytes of the msgpack array header at the start of `bytes` (fixarray, array16 or array32). */
 function arrayHeaderBytes(bytes: Uint8Array): number {
