@@ -67,6 +67,14 @@ function snapshot(index: SearchIndex, ledger: Ledger): unknown {
   };
 }
 
+/** Erasure hook of the tests: records of action `erase.announce` name the subject in metadata. */
+function announcedErasures(ledger: Ledger) {
+  return (r: StoredRecord) =>
+    r.action === 'erase.announce'
+      ? { tenantId: r.tenant_id, subjectToken: actorToken(ledger, r.tenant_id, String(r.metadata?.who)) }
+      : undefined;
+}
+
 describe('Indexer', () => {
   it('catches up with a ledger, follows new appends, and every hit points at the matching record', async () => {
     const dir = tempDir();
@@ -224,11 +232,7 @@ describe('Indexer', () => {
     const dir = tempDir();
     const ledger = await openLedger(dir);
     const index = openIndex(dir);
-    // Announcements: records of action `erase.announce` name the subject in metadata.
-    const erasureOf = (r: StoredRecord) =>
-      r.action === 'erase.announce'
-        ? { tenantId: r.tenant_id, subjectToken: actorToken(ledger, r.tenant_id, String(r.metadata?.who)) }
-        : undefined;
+    const erasureOf = announcedErasures(ledger);
     await ledger.append(Array.from({ length: 66 }, (_, i) => auditEvent(i)));
     const token = actorToken(ledger, 'tenant-1', 'user-4');
     const query = { tenantId: 'tenant-1', subjectToken: token, limit: 100, order: 'asc' } as const;
@@ -273,10 +277,7 @@ describe('Indexer', () => {
     const dir = tempDir();
     const ledger = await openLedger(dir);
     const index = openIndex(dir);
-    const erasureOf = (r: StoredRecord) =>
-      r.action === 'erase.announce'
-        ? { tenantId: r.tenant_id, subjectToken: actorToken(ledger, r.tenant_id, String(r.metadata?.who)) }
-        : undefined;
+    const erasureOf = announcedErasures(ledger);
     await ledger.append(Array.from({ length: 40 }, (_, i) => auditEvent(i)));
     await ledger.append([
       auditEvent(1000, { tenant_id: 'tenant-1', action: 'erase.announce', metadata: { who: 'user-4' } }),

@@ -634,7 +634,10 @@ export class LogWriter {
       if (journal !== undefined && !journal.has(p.entityKey)) journal.set(p.entityKey, head);
       let prev: EntityLink | null = null;
       if (head !== undefined) {
-        prev = { leafIndex: head.leafIndex, leafHash: head.leafHash ?? PENDING_HASH };
+        prev =
+          head.leafHash !== undefined
+            ? (head as EntityLink)
+            : { leafIndex: head.leafIndex, leafHash: PENDING_HASH };
       }
       const length = assembleRecord(prev, p.body, body.bytes, body.nextOffset).length;
       body.commit(length);

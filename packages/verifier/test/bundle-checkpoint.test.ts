@@ -1,10 +1,17 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateNoteKey, signCheckpoint } from '@sealog/crypto-envelope';
-import { createLedger, exportBundle, type Ledger } from '@sealog/ledger';
+import { createLedger, type exportBundle, type Ledger } from '@sealog/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Finding, runVerifyCommand, type VerifyReport, verifyBundle } from '../src/index';
-import { auditEvent, captureIO, cleanTemps, tempDir } from './support/make-log';
+import {
+  appendRange as append,
+  bundleText,
+  captureIO,
+  cleanTemps,
+  openTestLedger as open,
+  tempDir,
+} from './support/make-log';
 
 let dir: string;
 let publicKey: string;
@@ -13,24 +20,6 @@ let wide: string;
 let narrow: string;
 /** Checkpoints of the log, by size; `fork*` of a copy that diverged after leaf 100. */
 const cps = new Map<string, string>();
-
-async function open(d: string): Promise<Ledger> {
-  return createLedger({
-    dir: d,
-    segmentBytes: 64 * 1024,
-    checkpointIntervalMs: 3_600_000,
-    snapshotIntervalMs: 3_600_000,
-    batchMaxRecords: 64,
-    durability: { mode: 'none' },
-    onNotice: () => {},
-  });
-}
-
-async function append(ledger: Ledger, from: number, to: number): Promise<void> {
-  const events = [];
-  for (let i = from; i < to; i++) events.push(auditEvent(i));
-  await ledger.append(events);
-}
 
 async function checkpointOf(ledger: Ledger, name: string): Promise<void> {
   await ledger.checkpoint();
@@ -42,12 +31,8 @@ async function bundle(
   filter: Parameters<typeof exportBundle>[1],
   name: string,
 ): Promise<string> {
-  let out = '';
-  await exportBundle(ledger, filter, (chunk) => {
-    out += chunk;
-  });
   const path = join(dir, name);
-  writeFileSync(path, out);
+  writeFileSync(path, await bundleText(ledger, filter));
   return path;
 }
 

@@ -1,10 +1,17 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLedger, exportBundle, type Ledger } from '@sealog/ledger';
+import { createLedger, type exportBundle, type Ledger } from '@sealog/ledger';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Finding, runVerifyCommand, type VerifyReport, verifyBundle } from '../src/index';
-import { auditEvent, captureIO, cleanTemps, tempDir } from './support/make-log';
+import {
+  appendRange as append,
+  bundleText,
+  captureIO,
+  cleanTemps,
+  openTestLedger as open,
+  tempDir,
+} from './support/make-log';
 
 let dir: string;
 let publicKey: string;
@@ -22,24 +29,6 @@ const bySize = new Map<number, { checkpoint: string; bundle: string }>();
 /** The key of that log (another data dir: another key). */
 let grownKey: string;
 
-async function open(d: string): Promise<Ledger> {
-  return createLedger({
-    dir: d,
-    segmentBytes: 64 * 1024,
-    checkpointIntervalMs: 3_600_000,
-    snapshotIntervalMs: 3_600_000,
-    batchMaxRecords: 64,
-    durability: { mode: 'none' },
-    onNotice: () => {},
-  });
-}
-
-async function append(ledger: Ledger, from: number, to: number): Promise<void> {
-  const events = [];
-  for (let i = from; i < to; i++) events.push(auditEvent(i));
-  await ledger.append(events);
-}
-
 async function checkpointOf(ledger: Ledger, name: string): Promise<void> {
   await ledger.checkpoint();
   cps.set(name, ledger.log('default').latestCheckpoint()!);
@@ -51,17 +40,8 @@ async function bundle(
   consistencyFrom: number[],
   name: string,
 ): Promise<string> {
-  let out = '';
-  await exportBundle(
-    ledger,
-    filter,
-    (chunk) => {
-      out += chunk;
-    },
-    { consistencyFrom },
-  );
   const path = join(dir, name);
-  writeFileSync(path, out);
+  writeFileSync(path, await bundleText(ledger, filter, { consistencyFrom }));
   return path;
 }
 

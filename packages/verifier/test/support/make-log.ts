@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLedger } from '@sealog/ledger';
+import { createLedger, exportBundle, type Ledger } from '@sealog/ledger';
 
 /** A deterministic realistic event (CONTRACT §1). */
 export function auditEvent(i: number): Record<string, unknown> {
@@ -79,9 +79,12 @@ export function cleanTemps(): void {
   for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-/** Reopens the ledger at `dir`, appends `count` more events and closes (signing a checkpoint). */
-export async function appendMore(dir: string, count: number, from = 100_000): Promise<void> {
-  const ledger = await createLedger({
+/**
+ * Opens (creating) a test ledger at `dir`: small segments and frames, no timers (checkpoints only
+ * when asked or on close), no fsync.
+ */
+export function openTestLedger(dir: string): Promise<Ledger> {
+  return createLedger({
     dir,
     segmentBytes: 64 * 1024,
     checkpointIntervalMs: 3_600_000,
@@ -90,9 +93,37 @@ export async function appendMore(dir: string, count: number, from = 100_000): Pr
     durability: { mode: 'none' },
     onNotice: () => {},
   });
+}
+
+/** Appends `auditEvent(i)` for `from ≤ i < to` in one call. */
+export async function appendRange(ledger: Ledger, from: number, to: number): Promise<void> {
   const events = [];
-  for (let k = 0; k < count; k++) events.push(auditEvent(from + k));
+  for (let i = from; i < to; i++) events.push(auditEvent(i));
   await ledger.append(events);
+}
+
+/** A bundle of `filter` as text (`exportBundle`'s chunks joined). */
+export async function bundleText(
+  ledger: Ledger,
+  filter: Parameters<typeof exportBundle>[1],
+  options?: Parameters<typeof exportBundle>[3],
+): Promise<string> {
+  let out = '';
+  await exportBundle(
+    ledger,
+    filter,
+    (chunk) => {
+      out += chunk;
+    },
+    options,
+  );
+  return out;
+}
+
+/** Reopens the ledger at `dir`, appends `count` more events and closes (signing a checkpoint). */
+export async function appendMore(dir: string, count: number, from = 100_000): Promise<void> {
+  const ledger = await openTestLedger(dir);
+  await appendRange(ledger, from, from + count);
   await ledger.close();
 }
 
