@@ -1,6 +1,7 @@
 /**
  * An RFC 9162 tree whose hashes live in a `TileStore` (C2SP tlog-tiles layout): appends leaf
- * hashes, writes every tile an append touches (one write per touched tile per append call), and
+ * hashes, writes every tile an append touches (one write per touched tile per append call, or
+ * partial tiles only at `flush` with `partialTiles: 'flush'`), and
  * answers roots, inclusion proofs and consistency proofs for any size up to the current one by
  * reading O(log n) tiles — no leaf data, nothing decrypted.
  *
@@ -40,6 +41,17 @@ export interface TiledTreeOptions {
    * are not cached: random proofs touch them uniformly and would only evict the hot upper ones.
    */
   readonly cacheTiles?: number;
+  /**
+   * When partial tiles reach the store (default `'append'`):
+   * - `'append'`: every append call writes each partial tile it touched (the store always holds
+   *   the whole tree; one small write per level per append);
+   * - `'flush'`: appends write only tiles that became full; partial tiles are written by `flush()`.
+   *   The store then holds complete tiles for {@link TiledTree.storedSize} (what `flush` last
+   *   covered), which is what reopening needs if the caller reopens at a size it flushed (e.g. a
+   *   checkpoint signed after `flush`). For writers that append often in small steps: a partial
+   *   tile per level per append costs ~6 file-system calls each.
+   */
+  readonly partialTiles?: 'append' | 'flush';
 }
 
 /** Subtrees of at least this many hashes go through the word/SIMD hasher (fast-root.ts). */
@@ -88,6 +100,9 @@ export class TiledTree {
   readonly #touched: boolean[];
   #range: CompactRange;
   #size: number;
+  // Every tile of the first `#storedSize` leaves (full and partial) is in the store.
+  #storedSize: number;
+  readonly #deferPartial: boolean;
   #pending: TileWrite[];
   #chain: Promise<void>;
   #failure: MerkleError | undefined;
@@ -109,6 +124,8 @@ export class TiledTree {
     }
     this.#range = new CompactRange();
     this.#size = 0;
+    this.#storedSize = 0;
+    this.#deferPartial = (options.partialTiles ?? 'append') === 'flush';
     this.#pending = [];
     this.#chain = Promise.resolve();
     this.#failure = undefined;
@@ -139,6 +156,7 @@ export class TiledTree {
       return tree;
     }
     tree.#size = size;
+    tree.#storedSize = size;
     for (let level = 0; level <= MAX_TILE_LEVEL; level++) {
       const count = shr(size, TILE_HEIGHT * level);
       if (count === 0) break;
@@ -164,6 +182,14 @@ export class TiledTree {
   /** Leaves appended so far (in memory; the store may lag until `flush` resolves). */
   get size(): number {
     return this.#size;
+  }
+
+  /**
+   * Leaves whose every tile (full and partial) is known to be in the store: a size this tree can
+   * be reopened at. Equals `size` once `flush` resolves with no append since.
+   */
+  get storedSize(): number {
+    return this.#storedSize;
   }
 
   /** RFC 9162 root at the current size (fresh 32 bytes; SHA-256("") when empty). */
@@ -209,7 +235,7 @@ export class TiledTree {
    * Appends the leaf hashes stored back to back in `flat` (e.g. `hashLeaves` output). Memory is
    * updated before this returns (so `size`, `root()` and proofs see the new leaves at once); the
    * returned promise resolves when every tile the call touched is stored — one write per tile,
-   * after the writes of earlier calls.
+   * after the writes of earlier calls (with `partialTiles: 'flush'`: every tile it filled).
    *
    * @param flat - `32 · count` bytes (copied).
    * @returns resolves when the touched tiles are stored.
@@ -233,12 +259,15 @@ export class TiledTree {
   }
 
   /**
-   * Resolves when every write issued so far is stored.
+   * Writes the partial tiles appends deferred (`partialTiles: 'flush'`) and resolves when every
+   * write issued so far is stored; then `storedSize` is at least the size at the call.
    *
    * @throws {MerkleError} the failure that made the tree unusable, if any.
    */
   async flush(): Promise<void> {
-    await this.#chain;
+    this.#checkUsable();
+    // With deferred partial tiles, this is where they go; otherwise the writes are all queued.
+    await this.#commit(true);
     this.#checkUsable();
   }
 
@@ -363,23 +392,33 @@ export class TiledTree {
     }
   }
 
-  /** Queues this append's tile writes behind earlier ones; see the file comment. */
-  #commit(): Promise<void> {
+  /**
+   * Queues this append's tile writes behind earlier ones (see the file comment); partial tiles
+   * only when they are not deferred or `partials` is set (flush).
+   */
+  #commit(partials = !this.#deferPartial): Promise<void> {
     const writes = this.#pending;
     this.#pending = [];
+    const size = this.#size;
     for (let level = 0; level <= MAX_TILE_LEVEL; level++) {
-      if (!this.#touched[level]) continue;
+      if (!this.#touched[level] || !partials) continue;
       this.#touched[level] = false;
       const width = this.#widths[level]!;
       // Bytes below `width` never change again, so the store may keep this view.
       writes.push({
         level,
-        index: shr(this.#size, TILE_HEIGHT * (level + 1)),
+        index: shr(size, TILE_HEIGHT * (level + 1)),
         width,
         data: this.#tiles[level]!.subarray(0, width * HASH_BYTES),
       });
     }
-    if (writes.length === 0) return this.#chain;
+    if (writes.length === 0) {
+      if (!partials) return this.#chain;
+      return this.#chain.then(() => {
+        this.#checkUsable();
+        if (size > this.#storedSize) this.#storedSize = size;
+      });
+    }
     const store = this.#store;
     const run = this.#chain
       .then(() => {
@@ -390,6 +429,7 @@ export class TiledTree {
         () => {
           for (const w of writes)
             if (w.width === TILE_WIDTH) this.#inflight.delete(tileKey(w.level, w.index));
+          if (partials && size > this.#storedSize) this.#storedSize = size;
         },
         (e: unknown) => {
           this.#failure ??=

@@ -176,6 +176,66 @@ describe('tiled-tree', () => {
     expect(toHex(level1.subarray(32, 64))).toBe(toHex(rootFromLeafHashes(leaves.slice(256, 512))));
   });
 
+  it("with partialTiles 'flush' writes only filled tiles per append, partial ones at flush", async () => {
+    const store = new SpyStore();
+    const tree = await TiledTree.open(store, 0, { partialTiles: 'flush' });
+    const leaves = makeLeafHashes(1000, 5);
+    await tree.appendFlat(flatten(leaves.slice(0, 600)));
+    await tree.appendFlat(flatten(leaves.slice(600, 700)));
+    const shape = (b: TileWrite[]): string[] => b.map((t) => `${t.level}/${t.index}/${t.width}`).sort();
+    expect(store.batches.map(shape)).toEqual([['0/0/256', '0/1/256']]);
+    expect(tree.storedSize).toBe(0);
+    // Proofs and roots of the unflushed right edge come from memory.
+    expect(hexAll(await tree.inclusionProof(650, 700))).toEqual(
+      hexAll(inclusionProof(leaves.slice(0, 700), 650)),
+    );
+    expect(await rejectionCode(TiledTree.open(store.inner, 700))).toBe('TILE_MISSING');
+    await tree.flush();
+    expect(shape(store.batches[1]!)).toEqual(['0/2/188', '1/0/2']);
+    expect(tree.storedSize).toBe(700);
+    // A flush with nothing new writes nothing and keeps the stored size.
+    await tree.flush();
+    expect(store.batches).toHaveLength(2);
+    const reopened = await TiledTree.open(store.inner, 700, { partialTiles: 'flush' });
+    expect(toHex(reopened.root())).toBe(toHex(rootFromLeafHashes(leaves.slice(0, 700))));
+    await reopened.appendFlat(flatten(leaves.slice(700)));
+    expect(reopened.storedSize).toBe(700);
+    await reopened.flush();
+    expect(reopened.storedSize).toBe(1000);
+    expect(toHex((await TiledTree.open(store.inner, 1000)).root())).toBe(toHex(rootFromLeafHashes(leaves)));
+  });
+
+  it("with partialTiles 'flush' can always be reopened at storedSize (random appends and flushes)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ n: fc.integer({ min: 1, max: 700 }), flush: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        async (steps) => {
+          const store = new MemoryTileStore();
+          const tree = await TiledTree.open(store, 0, { partialTiles: 'flush' });
+          const leaves = makeLeafHashes(steps.reduce((a, s) => a + s.n, 0), 3);
+          let at = 0;
+          let flushedAt = 0;
+          for (const step of steps) {
+            await tree.appendFlat(flatten(leaves.slice(at, at + step.n)));
+            at += step.n;
+            if (step.flush) {
+              await tree.flush();
+              flushedAt = at;
+            }
+            expect(tree.storedSize).toBe(flushedAt);
+          }
+          const reopened = await TiledTree.open(store, flushedAt);
+          expect(toHex(reopened.root())).toBe(toHex(rootFromLeafHashes(leaves.slice(0, flushedAt))));
+          expect(toHex(tree.root())).toBe(toHex(rootFromLeafHashes(leaves)));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
   it('serves proofs while tile writes are still in flight', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => {
