@@ -48,7 +48,7 @@ import { DataKeys } from './data-keys';
 import { LedgerError } from './errors';
 import { type FrameFinisher, InThreadFinisher } from './frame-finish';
 import { openStoredFrame, scratchFor } from './frame-reader';
-import { type CachedLeaf, ReadCache, RecentFrames } from './read-cache';
+import { type CachedLeaf, copyLeaf, copyLeafHash, ReadCache, RecentFrames } from './read-cache';
 import type { PreparedRecord } from './record-prep';
 import {
   type EntityHead,
@@ -682,23 +682,12 @@ export class LogWriter {
         this.nextAppend++;
         // The body may have gone to the worker and come back: the leaves are views of what came back.
         const bytes = back ?? plain;
-        const offsets = body.offsets;
-        const leaves: Uint8Array[] = new Array(count);
-        const hashes: Uint8Array[] = new Array(count);
-        for (let i = 0; i < count; i++) {
-          leaves[i] = new Uint8Array(
-            bytes.buffer,
-            bytes.byteOffset + offsets[i]!,
-            offsets[i + 1]! - offsets[i]!,
-          );
-          const h = flat.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
-          hashes[i] = h;
-          fresh[i]!.leafHash = h;
-        }
+        for (let i = 0; i < count; i++)
+          fresh[i]!.leafHash = flat.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
         this.hashesKnownBelow = firstLeaf + count;
         return this.store
           .append(frame, firstLeaf)
-          .then(() => this.onDurable(batch, firstLeaf, leaves, hashes, flat, batchIndex, chain, bytes));
+          .then(() => this.onDurable(batch, firstLeaf, fresh, flat, batchIndex, chain, bytes, body.offsets));
       })
       .catch((error: unknown) => {
         // Rejecting an already-resolved item is a no-op, so this settles exactly the rest.
@@ -719,20 +708,29 @@ export class LogWriter {
   private async onDurable(
     batch: QueueItem[],
     firstLeaf: number,
-    leaves: Uint8Array[],
-    hashes: Uint8Array[],
+    heads: LiveHead[],
     flatHashes: Uint8Array,
     batchIndex: number,
     chain: Uint8Array,
     body: Uint8Array,
+    offsets: Uint32Array,
   ): Promise<void> {
     // Segment appends resolve in append order, so tree appends happen in leaf order.
     const grown = this.tree.appendFlat(flatHashes);
     this.durableChain = { batchIndex, chain };
-    let bytes = 0;
-    for (const leaf of leaves) bytes += leaf.byteLength;
+    const count = batch.length;
     const buffer = new Uint8Array(body.buffer, 0, body.buffer.byteLength);
-    this.recent.push({ firstLeaf, leaves, hashes, batchIndex, blockHash: hex(chain), bytes, buffer });
+    this.recent.push({
+      firstLeaf,
+      count,
+      body,
+      offsets,
+      hashes: flatHashes,
+      batchIndex,
+      blockHash: hex(chain),
+      bytes: offsets[count]! - offsets[0]!,
+      buffer,
+    });
     const hexOf = Buffer.from(flatHashes.buffer, flatHashes.byteOffset, flatHashes.length);
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i]!;
@@ -744,7 +742,7 @@ export class LogWriter {
         'stored',
       );
       if (item.idemKey !== undefined) {
-        this.rememberIdempotent(item.idemKey, leafIndex, hashes[i]!);
+        this.rememberIdempotent(item.idemKey, leafIndex, heads[i]!.leafHash!);
         this.pendingIdem.delete(item.idemKey);
       }
       item.resolve(r);
@@ -1042,16 +1040,16 @@ export class LogWriter {
         for await (const r of this.iterateStored(next, to)) yield r;
         return;
       }
-      const end = Math.min(to, f.firstLeaf + f.leaves.length);
+      const end = Math.min(to, f.firstLeaf + f.count);
       for (; next < end && f.dropped !== true; next++) {
         const leafIndex = next;
         const i = leafIndex - f.firstLeaf;
-        const leaf = Buffer.from(f.leaves[i]!);
+        const leaf = copyLeaf(f, i);
         yield {
           logId: this.logId,
           leafIndex,
           leaf,
-          leafHash: Buffer.from(f.hashes[i]!),
+          leafHash: copyLeafHash(f, i),
           record: decodeRecord(leaf),
           batchIndex: f.batchIndex,
           blockHash: f.blockHash,

@@ -67,20 +67,38 @@ export class ReadCache {
   }
 }
 
-/** One durable frame kept in memory by {@link RecentFrames}. */
+/**
+ * One durable frame kept in memory by {@link RecentFrames}: its batch body and leaf hashes as
+ * the writer built them (no object per record: these live for seconds, and per-record views
+ * were most of what the main thread's young-generation GC had to copy and promote).
+ */
 export interface RecentFrame {
   readonly firstLeaf: number;
-  /** The frame's leaves (the writer's own buffers: never handed out, only copied). */
-  readonly leaves: readonly Uint8Array[];
-  readonly hashes: readonly Uint8Array[];
+  readonly count: number;
+  /** The batch body (the writer's own buffer: never handed out, only copied). */
+  readonly body: Uint8Array;
+  /** `count + 1` offsets of the leaves in `body`. */
+  readonly offsets: Uint32Array;
+  /** Leaf hashes, 32 bytes each, in leaf order. */
+  readonly hashes: Uint8Array;
   readonly batchIndex: number;
   readonly blockHash: string;
-  /** Bytes of `leaves`. */
+  /** Bytes of the leaves. */
   readonly bytes: number;
-  /** The whole buffer `leaves` are views of, handed to the drop callback when the frame is dropped. */
+  /** The whole buffer `body` is a view of, handed to the drop callback when the frame is dropped. */
   readonly buffer?: Uint8Array;
   /** Set when dropped: its buffer may be reused, so a reader holding the frame must stop using it. */
   dropped?: boolean;
+}
+
+/** A fresh copy of leaf `i` of a kept frame. */
+export function copyLeaf(f: RecentFrame, i: number): Buffer {
+  return Buffer.from(f.body.subarray(f.offsets[i]!, f.offsets[i + 1]!));
+}
+
+/** A fresh copy of the leaf hash of leaf `i` of a kept frame. */
+export function copyLeafHash(f: RecentFrame, i: number): Buffer {
+  return Buffer.from(f.hashes.subarray(i * 32, (i + 1) * 32));
 }
 
 /**
@@ -136,7 +154,7 @@ export class RecentFrames {
       const mid = (lo + hi) >> 1;
       const f = this.frames[mid]!;
       if (leafIndex < f.firstLeaf) hi = mid - 1;
-      else if (leafIndex >= f.firstLeaf + f.leaves.length) lo = mid + 1;
+      else if (leafIndex >= f.firstLeaf + f.count) lo = mid + 1;
       else return f;
     }
     return undefined;
@@ -148,8 +166,8 @@ export class RecentFrames {
     if (f === undefined) return undefined;
     const i = leafIndex - f.firstLeaf;
     return {
-      leaf: Buffer.from(f.leaves[i]!),
-      leafHash: Buffer.from(f.hashes[i]!),
+      leaf: copyLeaf(f, i),
+      leafHash: copyLeafHash(f, i),
       batchIndex: f.batchIndex,
       blockHash: f.blockHash,
     };
