@@ -22,6 +22,7 @@ const runs = quick
   ? [
       ['bench-thesis.ts', ['--entries', '20000', '--json', join(out, 'thesis-mixed.json')]],
       ['bench-audit.ts', ['--events', '20000', '--paced-seconds', '1', '--json', join(out, 'audit.json')]],
+      ['floors.ts', ['--json', join(out, 'floors.json')]],
       [
         'bench-thesis.ts',
         ['--scalability', '--max-writers', '2', '--entries-per-producer', '10000', '--out', out],
@@ -34,6 +35,7 @@ const runs = quick
         ['--entries', '500000', '--payload', 'thesis', '--json', join(out, 'thesis-thesis.json')],
       ],
       ['bench-audit.ts', ['--events', '500000', '--json', join(out, 'audit.json')]],
+      ['floors.ts', ['--json', join(out, 'floors.json')]],
       [
         'bench-thesis.ts',
         ['--scalability', '--max-writers', '4', '--entries-per-producer', '50000', '--out', out],
@@ -84,6 +86,16 @@ if (a !== undefined) {
     'latency finite',
   );
   check('audit.json', a.pino?.events_per_sec > 0, 'pino baseline timed');
+}
+const f = readJson('floors.json');
+if (f !== undefined) {
+  check(
+    'floors.json',
+    finite(f.audit?.ledger_us_per_event, f.audit?.crypto_us_per_event, f.thesis?.us_per_entry) &&
+      f.audit.crypto_us_per_event > 0 &&
+      f.thesis.baseline_entries_per_sec > 0,
+    'floors measured',
+  );
 }
 const s = readJson('scalability.json');
 if (s !== undefined) check('scalability.json', s.points?.length > 0, 'points written');
