@@ -48,15 +48,10 @@ import { DataKeys } from './data-keys';
 import { LedgerError } from './errors';
 import { type FrameFinisher, InThreadFinisher } from './frame-finish';
 import { openStoredFrame, scratchFor } from './frame-reader';
+import { DEFAULT_IDEMPOTENCY_WINDOW, IdempotencyWindow } from './idempotency-window';
 import { type CachedLeaf, copyLeaf, copyLeafHash, ReadCache, RecentFrames } from './read-cache';
 import type { PreparedRecord } from './record-prep';
-import {
-  type EntityHead,
-  encodeSnapshotSliced,
-  type IdempotentResult,
-  readSnapshot,
-  writeSnapshotBytes,
-} from './state-snapshot';
+import { type EntityHead, encodeSnapshotSliced, readSnapshot, writeSnapshotBytes } from './state-snapshot';
 import type { WorkerPreparer } from './worker-preparer';
 
 /** Version of the integrity string's algorithm field: RFC 9162 SHA-256 leaf hash, format 1. */
@@ -200,7 +195,7 @@ export class LogWriter {
   private readonly queue: BatchQueue<QueueItem>;
   private readonly lanes = new Map<string, Lane<QueueItem>>();
   private readonly heads: Map<string, LiveHead>;
-  private readonly idempotency: Map<string, IdempotentResult>;
+  private readonly idempotency: IdempotencyWindow;
   /** Idempotency keys accepted but not yet durable: a repeat waits for the first. */
   private readonly pendingIdem = new Map<string, Promise<AppendResult>>();
   private readonly batchMaxRecords: number;
@@ -209,7 +204,6 @@ export class LogWriter {
   private readonly checkpointIntervalMs: number;
   private readonly snapshotIntervalMs: number;
   private readonly snapshotSliceEntries: number;
-  private readonly idempotencyWindow: number;
   private readonly compress: boolean;
   private readonly readCache: ReadCache;
   /** The newest durable frames as built (the indexer's tail reads skip the segments). */
@@ -255,7 +249,7 @@ export class LogWriter {
     checkpoints: CheckpointLog;
     tree: TiledTree;
     heads: Map<string, EntityHead>;
-    idempotency: Map<string, IdempotentResult>;
+    idempotency: IdempotencyWindow;
     nextLeaf: number;
     nextBatch: number;
     chain: Uint8Array;
@@ -301,7 +295,6 @@ export class LogWriter {
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? 1000;
     this.snapshotIntervalMs = o.snapshotIntervalMs ?? 10_000;
     this.snapshotSliceEntries = o.snapshotSliceEntries ?? 1024;
-    this.idempotencyWindow = o.idempotencyWindow ?? 1_000_000;
     this.compress = o.compress ?? true;
     this.readCache = new ReadCache(o.readCacheBytes ?? 32 * 1024 * 1024);
     this.recent = new RecentFrames(o.recentFramesBytes ?? 16 * 1024 * 1024, (buffer) => this.recycle(buffer));
@@ -392,7 +385,10 @@ export class LogWriter {
     const snapshot = readSnapshot(dir);
     const useSnapshot = snapshot !== undefined && snapshot.size <= nextLeaf;
     const heads = useSnapshot ? snapshot.heads : new Map<string, EntityHead>();
-    const idempotency = useSnapshot ? snapshot.idempotency : new Map<string, IdempotentResult>();
+    const idempotency = IdempotencyWindow.from(
+      useSnapshot ? snapshot.idempotency : [],
+      options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW,
+    );
 
     // Replay frames after what the tree and the snapshot cover (bounded by the checkpoint and
     // snapshot intervals, not by the log size).
@@ -416,7 +412,7 @@ export class LogWriter {
             if (leafIndex >= snapshotSize) {
               const rec = decodeRecord(leaf);
               heads.set(entityKey(rec), { leafIndex, leafHash });
-              idempotency.set(`${rec.tenant_id}\u0000${rec.event_id}`, { leafIndex, leafHash });
+              idempotency.set(`${rec.tenant_id}\u0000${rec.event_id}`, leafIndex, leafHash);
             }
           }
           if (hashes.length > 0) await tree.appendLeafHashes(hashes);
@@ -742,7 +738,7 @@ export class LogWriter {
         'stored',
       );
       if (item.idemKey !== undefined) {
-        this.rememberIdempotent(item.idemKey, leafIndex, heads[i]!.leafHash!);
+        this.idempotency.set(item.idemKey, leafIndex, flatHashes, i * HASH_BYTES);
         this.pendingIdem.delete(item.idemKey);
       }
       item.resolve(r);
@@ -766,14 +762,6 @@ export class LogWriter {
   private recycle(buffer: Uint8Array): void {
     if (this.bodyPool.length < BODY_POOL_BUFFERS && buffer.length >= BODY_POOL_MIN_BYTES)
       this.bodyPool.push(buffer);
-  }
-
-  private rememberIdempotent(key: string, leafIndex: number, leafHash: Uint8Array): void {
-    this.idempotency.set(key, { leafIndex, leafHash });
-    if (this.idempotency.size > this.idempotencyWindow) {
-      const oldest = this.idempotency.keys().next().value as string;
-      this.idempotency.delete(oldest);
-    }
   }
 
   /**
