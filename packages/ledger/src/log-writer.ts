@@ -683,7 +683,7 @@ export class LogWriter {
         this.hashesKnownBelow = firstLeaf + count;
         return this.store
           .append(frame, firstLeaf)
-          .then(() => this.onDurable(batch, firstLeaf, fresh, flat, batchIndex, chain, bytes, body.offsets));
+          .then(() => this.onDurable(batch, firstLeaf, flat, batchIndex, chain, bytes, body.offsets));
       })
       .catch((error: unknown) => {
         // Rejecting an already-resolved item is a no-op, so this settles exactly the rest.
@@ -704,7 +704,6 @@ export class LogWriter {
   private async onDurable(
     batch: QueueItem[],
     firstLeaf: number,
-    heads: LiveHead[],
     flatHashes: Uint8Array,
     batchIndex: number,
     chain: Uint8Array,

@@ -215,7 +215,10 @@ describe('tiled-tree', () => {
         async (steps) => {
           const store = new MemoryTileStore();
           const tree = await TiledTree.open(store, 0, { partialTiles: 'flush' });
-          const leaves = makeLeafHashes(steps.reduce((a, s) => a + s.n, 0), 3);
+          const leaves = makeLeafHashes(
+            steps.reduce((a, s) => a + s.n, 0),
+            3,
+          );
           let at = 0;
           let flushedAt = 0;
           for (const step of steps) {

@@ -1,7 +1,7 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateNoteKey, signCheckpoint } from '@sealog/crypto-envelope';
-import { createLedger, type exportBundle, type Ledger } from '@sealog/ledger';
+import type { exportBundle, Ledger } from '@sealog/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Finding, runVerifyCommand, type VerifyReport, verifyBundle } from '../src/index';
 import {

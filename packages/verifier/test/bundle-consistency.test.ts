@@ -1,6 +1,6 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLedger, type exportBundle, type Ledger } from '@sealog/ledger';
+import type { exportBundle, Ledger } from '@sealog/ledger';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Finding, runVerifyCommand, type VerifyReport, verifyBundle } from '../src/index';
