@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Checkpoint, type NoteVerifier, openCheckpoint } from '@sealog/crypto-envelope';
-import { appendDurably, truncateDurably } from './append-file';
+import { appendDurablyAsync, truncateDurably } from './append-file';
 import { LedgerError } from './errors';
 
 /** File name of a log's checkpoints. */
@@ -85,11 +85,14 @@ export class CheckpointLog {
     return this.count;
   }
 
-  /** Appends a signed checkpoint and makes it durable before returning. */
-  append(note: string, checkpoint: Checkpoint): void {
+  /**
+   * Appends a signed checkpoint; resolves once it is durable, and only then is it `latest`. Calls
+   * must not overlap (the log writer signs one checkpoint at a time).
+   */
+  async append(note: string, checkpoint: Checkpoint): Promise<void> {
     const body = Buffer.from(note, 'utf8');
     const entry = Buffer.concat([Buffer.from(`${ENTRY_PREFIX}${body.length}\n`), body]);
-    appendDurably(this.path, entry, this.durable);
+    await appendDurablyAsync(this.path, entry, this.durable);
     this.last = { note, checkpoint };
     this.count += 1;
   }

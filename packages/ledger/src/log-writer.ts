@@ -774,10 +774,12 @@ export class LogWriter {
       // that became durable while a flush ran are covered by flushing again.
       do await this.tree.flush();
       while (this.tree.storedSize < this.tree.size);
-      // No await from here to the append: size, root and chain hash describe the same frames
-      // (onDurable updates the tree and the chain together, synchronously).
+      // No await from here to the snapshot's start: size, root and chain hash describe the same
+      // frames (onDurable updates the tree and the chain together, synchronously), and the
+      // snapshot's copy-on-write starts as of `size`.
       const size = this.tree.size;
       const latest = this.checkpoints.latest?.checkpoint;
+      let appended: Promise<void> | undefined;
       if (size > 0 && (latest === undefined || latest.size < size)) {
         const chain = this.durableChain;
         const extensions =
@@ -785,40 +787,44 @@ export class LogWriter {
             ? []
             : [`${CHAIN_EXTENSION_PREFIX}${chain.batchIndex} ${Buffer.from(chain.chain).toString('base64')}`];
         const checkpoint = { origin: this.origin, size, rootHash: this.tree.root(), extensions };
-        this.checkpoints.append(signCheckpoint(checkpoint, this.signer), checkpoint);
+        // The file append (write + fsync) runs on the libuv pool: this thread keeps sequencing.
+        appended = this.checkpoints.append(signCheckpoint(checkpoint, this.signer), checkpoint);
       }
       const now = Date.now();
       // The snapshot is copied (as of `size`, no await since) and packed on this thread, in slices
       // with yields between them (O(entities) in all): space snapshots so that this work takes at
       // most 1/SNAPSHOT_MAX_DUTY of the thread, at the price of longer replays.
       const interval = Math.max(this.snapshotIntervalMs, this.lastSnapshotCostMs * SNAPSHOT_MAX_DUTY);
-      if (force || (now - this.lastSnapshotAt >= interval && size > this.lastSnapshotSize)) {
-        const t0 = performance.now();
-        const overrides = this.headsChangedSince(size);
-        const journal = new Map<string, LiveHead | undefined>();
-        this.snapshotJournal = journal;
-        const startMs = performance.now() - t0;
-        let encoded: { bytes: Uint8Array; busyMs: number };
-        try {
-          encoded = await encodeSnapshotSliced(
-            {
-              size,
-              heads: this.headsAsOf(overrides, journal),
-              // Entries join in onDurable (durable records only) and leave oldest first: whatever
-              // the slices see is a valid window; replay after `size` re-adds the rest.
-              idempotency: this.idempotency,
-            },
-            this.snapshotSliceEntries,
-          );
-        } finally {
-          this.snapshotJournal = undefined;
-        }
-        const { bytes, busyMs } = encoded;
-        this.lastSnapshotCostMs = startMs + busyMs;
-        await writeSnapshotBytes(this.dir, bytes);
-        this.lastSnapshotAt = now;
-        this.lastSnapshotSize = size;
+      if (!force && (now - this.lastSnapshotAt < interval || size <= this.lastSnapshotSize)) {
+        await appended;
+        return;
       }
+      const t0 = performance.now();
+      const overrides = this.headsChangedSince(size);
+      const journal = new Map<string, LiveHead | undefined>();
+      this.snapshotJournal = journal;
+      const startMs = performance.now() - t0;
+      let encoded: { bytes: Uint8Array; busyMs: number };
+      try {
+        await appended;
+        encoded = await encodeSnapshotSliced(
+          {
+            size,
+            heads: this.headsAsOf(overrides, journal),
+            // Entries join in onDurable (durable records only) and leave oldest first: whatever
+            // the slices see is a valid window; replay after `size` re-adds the rest.
+            idempotency: this.idempotency,
+          },
+          this.snapshotSliceEntries,
+        );
+      } finally {
+        this.snapshotJournal = undefined;
+      }
+      const { bytes, busyMs } = encoded;
+      this.lastSnapshotCostMs = startMs + busyMs;
+      await writeSnapshotBytes(this.dir, bytes);
+      this.lastSnapshotAt = now;
+      this.lastSnapshotSize = size;
     })();
     try {
       await this.checkpointing;

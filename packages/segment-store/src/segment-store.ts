@@ -629,7 +629,8 @@ export class SegmentStore implements SegmentSource {
     await writevFully(fh, [header], 0);
     if (this.mode !== 'none') {
       await fh.datasync();
-      fsyncDir(this.dir);
+      // On the libuv pool: a directory fsync under load can take tens of ms.
+      await fsyncDirAsync(this.dir);
     }
     this.tail = {
       number,
@@ -951,6 +952,16 @@ export function fsyncDir(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** {@link fsyncDir} without blocking the calling thread. */
+async function fsyncDirAsync(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
