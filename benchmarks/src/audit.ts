@@ -39,6 +39,8 @@ export interface AuditOptions {
   readonly pacedSeconds?: number;
   /** Rate of the paced phase as a fraction of the saturated rate (default 0.5). */
   readonly pacedFraction?: number;
+  /** Rate of the paced phase in events/s (overrides `pacedFraction`). */
+  readonly pacedRate?: number;
   /** Distinct events to cycle through (default min(events, 50,000)). */
   readonly poolEvents?: number;
   /** Parent of the temporary data directory (default the OS temp dir). */
@@ -163,7 +165,12 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     const pacedSeconds = options.pacedSeconds ?? 3;
     const paced =
       pacedSeconds > 0
-        ? await runPaced(ledger, supply, eventsPerSec * (options.pacedFraction ?? 0.5), pacedSeconds)
+        ? await runPaced(
+            ledger,
+            supply,
+            options.pacedRate ?? eventsPerSec * (options.pacedFraction ?? 0.5),
+            pacedSeconds,
+          )
         : undefined;
     await ledger.close();
 

@@ -3,7 +3,9 @@
  * the pino baseline, in one process (see audit.ts).
  *
  * Usage: node --conditions=@sealog/source --import tsx benchmarks/src/bench-audit.ts
- *   [--events N] [--concurrency C] [--append-batch N] [--paced-seconds S] [--no-pino] [--json FILE]
+ *   [--events N] [--concurrency C] [--append-batch N] [--paced-seconds S] [--paced-rate R]
+ *   [--no-pino] [--json FILE]
+ *   (--paced-rate: events/s of the paced phase; default half the saturated rate of this run)
  *   [--cpu-profile FILE.cpuprofile]   (profiles the saturation phase only)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ const args = parseArgs(process.argv.slice(2), {
   concurrency: 'value',
   'append-batch': 'value',
   'paced-seconds': 'value',
+  'paced-rate': 'value',
   'no-pino': 'flag',
   'cpu-profile': 'value',
   json: 'value',
@@ -25,6 +28,7 @@ const r = await runAudit({
   concurrency: intArg(args, 'concurrency', 8),
   appendBatch: intArg(args, 'append-batch', 1000),
   pacedSeconds: intArg(args, 'paced-seconds', 3, 0),
+  ...(args.has('paced-rate') ? { pacedRate: intArg(args, 'paced-rate', 1, 1) } : {}),
   skipPino: args.has('no-pino'),
   ...(args.has('cpu-profile') ? { cpuProfile: stringArg(args, 'cpu-profile')! } : {}),
 });
