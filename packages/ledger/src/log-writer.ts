@@ -26,6 +26,7 @@ import {
   type StoredRecord,
 } from '@sealog/codec';
 import {
+  type Checkpoint,
   formatIntegrity,
   type Keyring,
   type NoteSigner,
@@ -770,16 +771,14 @@ export class LogWriter {
   async checkpoint(force = false): Promise<void> {
     while (this.checkpointing !== undefined) await this.checkpointing;
     this.checkpointing = (async () => {
-      // A restart reopens the tree at the signed size: every tile of it must be stored. Frames
-      // that became durable while a flush ran are covered by flushing again.
-      do await this.tree.flush();
-      while (this.tree.storedSize < this.tree.size);
-      // No await from here to the snapshot's start: size, root and chain hash describe the same
-      // frames (onDurable updates the tree and the chain together, synchronously), and the
-      // snapshot's copy-on-write starts as of `size`.
+      // One synchronous stretch fixes what this checkpoint and snapshot describe: size, root and
+      // chain hash of the same frames (onDurable updates the tree and the chain together), the
+      // flush that queues every tile of that size (a restart reopens the tree at the signed
+      // size), and the start of the snapshot's copy-on-write as of that size. Frames that become
+      // durable meanwhile belong to the next checkpoint.
       const size = this.tree.size;
       const latest = this.checkpoints.latest?.checkpoint;
-      let appended: Promise<void> | undefined;
+      let note: { text: string; checkpoint: Checkpoint } | undefined;
       if (size > 0 && (latest === undefined || latest.size < size)) {
         const chain = this.durableChain;
         const extensions =
@@ -787,42 +786,43 @@ export class LogWriter {
             ? []
             : [`${CHAIN_EXTENSION_PREFIX}${chain.batchIndex} ${Buffer.from(chain.chain).toString('base64')}`];
         const checkpoint = { origin: this.origin, size, rootHash: this.tree.root(), extensions };
-        // The file append (write + fsync) runs on the libuv pool: this thread keeps sequencing.
-        appended = this.checkpoints.append(signCheckpoint(checkpoint, this.signer), checkpoint);
+        note = { text: signCheckpoint(checkpoint, this.signer), checkpoint };
       }
+      const flushed = this.tree.flush();
       const now = Date.now();
-      // The snapshot is copied (as of `size`, no await since) and packed on this thread, in slices
-      // with yields between them (O(entities) in all): space snapshots so that this work takes at
-      // most 1/SNAPSHOT_MAX_DUTY of the thread, at the price of longer replays.
+      // The snapshot is copied (as of `size`) and packed on this thread, in slices with yields
+      // between them (O(entities) in all): space snapshots so that this work takes at most
+      // 1/SNAPSHOT_MAX_DUTY of the thread, at the price of longer replays.
       const interval = Math.max(this.snapshotIntervalMs, this.lastSnapshotCostMs * SNAPSHOT_MAX_DUTY);
-      if (!force && (now - this.lastSnapshotAt < interval || size <= this.lastSnapshotSize)) {
-        await appended;
-        return;
-      }
+      const snapshot = force || (now - this.lastSnapshotAt >= interval && size > this.lastSnapshotSize);
       const t0 = performance.now();
-      const overrides = this.headsChangedSince(size);
+      const overrides = snapshot ? this.headsChangedSince(size) : undefined;
       const journal = new Map<string, LiveHead | undefined>();
-      this.snapshotJournal = journal;
+      if (snapshot) this.snapshotJournal = journal;
       const startMs = performance.now() - t0;
-      let encoded: { bytes: Uint8Array; busyMs: number };
+      let encoded: { bytes: Uint8Array; busyMs: number } | undefined;
       try {
-        await appended;
-        encoded = await encodeSnapshotSliced(
-          {
-            size,
-            heads: this.headsAsOf(overrides, journal),
-            // Entries join in onDurable (durable records only) and leave oldest first: whatever
-            // the slices see is a valid window; replay after `size` re-adds the rest.
-            idempotency: this.idempotency,
-          },
-          this.snapshotSliceEntries,
-        );
+        await flushed;
+        // Tiles first, then the checkpoint (its append + fsync run on the libuv pool).
+        if (note !== undefined) await this.checkpoints.append(note.text, note.checkpoint);
+        if (overrides !== undefined) {
+          encoded = await encodeSnapshotSliced(
+            {
+              size,
+              heads: this.headsAsOf(overrides, journal),
+              // Entries join in onDurable (durable records only) and leave oldest first: whatever
+              // the slices see is a valid window; replay after `size` re-adds the rest.
+              idempotency: this.idempotency,
+            },
+            this.snapshotSliceEntries,
+          );
+        }
       } finally {
-        this.snapshotJournal = undefined;
+        if (snapshot) this.snapshotJournal = undefined;
       }
-      const { bytes, busyMs } = encoded;
-      this.lastSnapshotCostMs = startMs + busyMs;
-      await writeSnapshotBytes(this.dir, bytes);
+      if (encoded === undefined) return;
+      this.lastSnapshotCostMs = startMs + encoded.busyMs;
+      await writeSnapshotBytes(this.dir, encoded.bytes);
       this.lastSnapshotAt = now;
       this.lastSnapshotSize = size;
     })();
