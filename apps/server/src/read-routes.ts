@@ -225,7 +225,7 @@ export function registerReadRoutes(app: FastifyInstance, deps: ReadRoutesDeps): 
     let note = log.latestCheckpoint();
     let size = note === undefined ? 0 : openCheckpoint(note, [log.noteVerifier]).checkpoint.size;
     if (size <= read.leafIndex) {
-      await log.checkpoint(true);
+      await log.checkpoint();
       note = log.latestCheckpoint()!;
       size = openCheckpoint(note, [log.noteVerifier]).checkpoint.size;
     }

@@ -766,7 +766,8 @@ export class LogWriter {
 
   /**
    * Signs a checkpoint of the durable tree if it grew since the last one, appends it to the
-   * checkpoint file (fsync'd), and writes the state snapshot when due. Safe to call any time.
+   * checkpoint file (fsync'd), and writes the state snapshot when due (`force`: now, as at close;
+   * it costs ~1 µs per idempotency entry on this thread). Safe to call any time.
    */
   async checkpoint(force = false): Promise<void> {
     while (this.checkpointing !== undefined) await this.checkpointing;
