@@ -8,10 +8,18 @@
  *   (--paced-rate: events/s of the paced phase; default half the saturated rate of this run)
  *   [--cpu-profile FILE.cpuprofile]   (profiles the saturation phase only)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { runAudit } from './audit';
-import { formatBytes, formatInt, formatMs, intArg, MIB, parseArgs, printTable, stringArg } from './measure';
+import {
+  formatBytes,
+  formatInt,
+  formatMs,
+  intArg,
+  MIB,
+  parseArgs,
+  printTable,
+  stringArg,
+  writeJsonResult,
+} from './measure';
 
 const args = parseArgs(process.argv.slice(2), {
   events: 'value',
@@ -62,7 +70,6 @@ printTable(`sealog ledger.append — ${formatInt(r.events)} audit events, durabl
 
 const json = stringArg(args, 'json');
 if (json !== undefined) {
-  mkdirSync(dirname(json), { recursive: true });
   const out = {
     events: r.events,
     events_per_sec: r.events_per_sec,
@@ -79,5 +86,5 @@ if (json !== undefined) {
     ratio_vs_pino: r.pino === undefined ? undefined : r.events_per_sec / r.pino.events_per_sec,
     node: process.version,
   };
-  writeFileSync(json, `${JSON.stringify(out, null, 2)}\n`);
+  writeJsonResult(json, out);
 }

@@ -18,8 +18,8 @@
  *     [--config FILE]        (a `sealog serve` config file, e.g. other batch sizes)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { ACTORS, makeAuditEvents, TENANTS } from './audit-events';
 import {
@@ -31,6 +31,7 @@ import {
   printTable,
   stringArg,
   temporaryDirectory,
+  writeJsonResult,
 } from './measure';
 
 const args = parseArgs(process.argv.slice(2), {
@@ -259,57 +260,49 @@ try {
   printTable('sealog over HTTP (sealog serve + autocannon on loopback, one 2-core machine)', rows);
   const json = stringArg(args, 'json');
   if (json !== undefined) {
-    mkdirSync(dirname(json), { recursive: true });
-    writeFileSync(
-      json,
-      `${JSON.stringify(
-        {
-          seconds,
-          batch,
-          connections,
-          events,
-          events_per_sec: Math.round(eventsPerSec),
-          requests_per_sec: ingest.requests.average,
-          latency_ms: { p50: ingest.latency.p50, p99: ingest.latency.p99, max: ingest.latency.max },
-          non_2xx: ingest.non2xx,
-          rejected_429: rejected,
-          errors: ingest.errors,
-          index_catch_up_seconds: catchUpSeconds,
-          ...(cpuSeconds === undefined
-            ? {}
-            : { server_cpu_us_per_event: Math.round((cpuSeconds * 1e6) / Math.max(1, events)) }),
-          server_threads_us_per_event: threads.map((t) => ({
-            thread: t.main ? 'main' : t.tid,
-            us: Math.round(t.us_per_event),
-          })),
-          data_bytes: dataBytes,
-          ...(query === undefined
-            ? {}
-            : {
-                query: {
-                  requests_per_sec: query.requests.average,
-                  latency_ms: { p50: query.latency.p50, p99: query.latency.p99, max: query.latency.max },
-                  non_2xx: query.non2xx,
-                },
-              }),
-          ...(history === undefined
-            ? {}
-            : {
-                history: {
-                  requests_per_sec: history.requests.average,
-                  latency_ms: {
-                    p50: history.latency.p50,
-                    p99: history.latency.p99,
-                    max: history.latency.max,
-                  },
-                  non_2xx: history.non2xx,
-                },
-              }),
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    writeJsonResult(json, {
+      seconds,
+      batch,
+      connections,
+      events,
+      events_per_sec: Math.round(eventsPerSec),
+      requests_per_sec: ingest.requests.average,
+      latency_ms: { p50: ingest.latency.p50, p99: ingest.latency.p99, max: ingest.latency.max },
+      non_2xx: ingest.non2xx,
+      rejected_429: rejected,
+      errors: ingest.errors,
+      index_catch_up_seconds: catchUpSeconds,
+      ...(cpuSeconds === undefined
+        ? {}
+        : { server_cpu_us_per_event: Math.round((cpuSeconds * 1e6) / Math.max(1, events)) }),
+      server_threads_us_per_event: threads.map((t) => ({
+        thread: t.main ? 'main' : t.tid,
+        us: Math.round(t.us_per_event),
+      })),
+      data_bytes: dataBytes,
+      ...(query === undefined
+        ? {}
+        : {
+            query: {
+              requests_per_sec: query.requests.average,
+              latency_ms: { p50: query.latency.p50, p99: query.latency.p99, max: query.latency.max },
+              non_2xx: query.non2xx,
+            },
+          }),
+      ...(history === undefined
+        ? {}
+        : {
+            history: {
+              requests_per_sec: history.requests.average,
+              latency_ms: {
+                p50: history.latency.p50,
+                p99: history.latency.p99,
+                max: history.latency.max,
+              },
+              non_2xx: history.non2xx,
+            },
+          }),
+    });
   }
   if (
     ingest.errors > 0 ||

@@ -9,8 +9,6 @@
  *   [--cpu-profile FILE.cpuprofile]   (profiles the timed ledger section only)
  *   [--scalability [--max-writers N] [--entries-per-producer N] [--out DIR]]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import {
   choiceArg,
   formatBytes,
@@ -21,6 +19,7 @@ import {
   parseArgs,
   printTable,
   stringArg,
+  writeJsonResult,
 } from './measure';
 import { runScalability } from './scalability';
 import { runThesis, runThesisBaseline } from './thesis';
@@ -124,7 +123,6 @@ if (args.has('scalability')) {
   }
   const json = stringArg(args, 'json');
   if (json !== undefined) {
-    mkdirSync(dirname(json), { recursive: true });
-    writeFileSync(json, `${JSON.stringify(out, null, 2)}\n`);
+    writeJsonResult(json, out);
   }
 }

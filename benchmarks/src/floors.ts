@@ -17,8 +17,6 @@
  * Usage: node --conditions=@sealog/source --import tsx benchmarks/src/floors.ts [--json FILE]
  */
 import { createCipheriv, createSecretKey, hash, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import {
   encodePersonal,
   encodeRecordBody,
@@ -30,7 +28,7 @@ import {
 import { Packr } from 'msgpackr';
 import { compressSync } from 'snappy';
 import { makeAuditEvents } from './audit-events';
-import { parseArgs, printTable, stringArg } from './measure';
+import { parseArgs, printTable, stringArg, writeJsonResult } from './measure';
 import { runThesisBaseline } from './thesis';
 import { createEntryPool } from './thesis-entries';
 
@@ -219,33 +217,25 @@ printTable(`thesis entry floor (one core; 4 KiB entries, batch ${BATCH})`, [
 
 const json = stringArg(args, 'json');
 if (json !== undefined) {
-  mkdirSync(dirname(json), { recursive: true });
-  writeFileSync(
-    json,
-    `${JSON.stringify(
-      {
-        cores: CORES,
-        audit: {
-          stages: audit.stages,
-          record_body_bytes: Math.round(audit.body),
-          crypto_us_per_event: cryptoUs,
-          crypto_ceiling_events_per_sec: (CORES * 1e6) / cryptoUs,
-          ledger_us_per_event: auditUs,
-          ledger_ceiling_events_per_sec: (CORES * 1e6) / auditUs,
-          http_us_per_event: httpUs,
-          http_ceiling_events_per_sec: (CORES * 1e6) / httpUs,
-        },
-        thesis: {
-          stages: thesis.stages,
-          us_per_entry: thesisUs,
-          ceiling_entries_per_sec: (CORES * 1e6) / thesisUs,
-          baseline_entries_per_sec: thesis.baselinePerSec,
-        },
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  writeJsonResult(json, {
+    cores: CORES,
+    audit: {
+      stages: audit.stages,
+      record_body_bytes: Math.round(audit.body),
+      crypto_us_per_event: cryptoUs,
+      crypto_ceiling_events_per_sec: (CORES * 1e6) / cryptoUs,
+      ledger_us_per_event: auditUs,
+      ledger_ceiling_events_per_sec: (CORES * 1e6) / auditUs,
+      http_us_per_event: httpUs,
+      http_ceiling_events_per_sec: (CORES * 1e6) / httpUs,
+    },
+    thesis: {
+      stages: thesis.stages,
+      us_per_entry: thesisUs,
+      ceiling_entries_per_sec: (CORES * 1e6) / thesisUs,
+      baseline_entries_per_sec: thesis.baselinePerSec,
+    },
+  });
 }
 
 function fmt(n: number): string {

@@ -4,9 +4,9 @@
  *
  * Not here: anything that is timed. These helpers run before or after a timed section.
  */
-import { type Dirent, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { type Dirent, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** Bytes in one GiB. */
 export const GIB: number = 1024 ** 3;
@@ -178,4 +178,10 @@ export function printTable(title: string, rows: readonly (readonly [string, stri
   console.log(`| ${'metric'.padEnd(w0)} | ${'value'.padEnd(w1)} |`);
   console.log(`| ${'-'.repeat(w0)} | ${'-'.repeat(w1)} |`);
   for (const [a, b] of rows) console.log(`| ${a.padEnd(w0)} | ${b.padEnd(w1)} |`);
+}
+
+/** Writes a benchmark's `--json` result (pretty-printed, parent directories created). */
+export function writeJsonResult(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }
