@@ -18,15 +18,20 @@ export const KEY_FILE_MODE = 0o600;
 export const KEY_DIR_MODE = 0o700;
 
 /**
- * Atomically replaces (or creates) `path` with `bytes`, mode 0600.
+ * Atomically replaces (or creates) `path` with `bytes` (or the concatenation of several parts,
+ * written one after another without joining them in memory), mode 0600.
  * @throws the underlying `fs` error; the temp file is removed on failure.
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  bytes: Uint8Array | readonly Uint8Array[],
+): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', KEY_FILE_MODE);
   try {
-    await handle.writeFile(bytes);
+    if (bytes instanceof Uint8Array) await handle.writeFile(bytes);
+    else for (const part of bytes) await handle.writeFile(part);
     // The data must be on disk before the rename publishes it, or a crash could leave the
     // new name pointing at an empty file.
     await handle.sync();

@@ -8,11 +8,11 @@
  * with the object-per-key map the main thread's GC work made paced p99 latency ~1.5–2× longer).
  * The arrays grow by doubling up to `capacity` slots (40 bytes each).
  *
- * Not here: persistence (state-snapshot.ts writes what {@link IdempotencyWindow.entries} yields),
- * in-flight keys (the log writer tracks those until they are durable).
+ * Not here: persistence (state-snapshot.ts writes what {@link IdempotencyWindow.snapshotCursor}
+ * adds), in-flight keys (the log writer tracks those until they are durable).
  */
 import { HASH_BYTES } from '@sealog/merkle';
-import type { IdempotentResult } from './state-snapshot';
+import type { IdempotentResult, SnapshotColumns, SnapshotCursor } from './state-snapshot';
 
 const INITIAL_SLOTS = 1024;
 
@@ -39,10 +39,11 @@ export class IdempotencyWindow {
     this.hashes = new Uint8Array(slots * HASH_BYTES);
   }
 
-  /** A window holding `entries` (oldest first; only the newest `capacity` are kept). */
-  static from(entries: Iterable<[string, IdempotentResult]>, capacity: number): IdempotencyWindow {
+  /** A window holding the entries of `columns` (oldest first; only the newest `capacity` are kept). */
+  static fromColumns(columns: SnapshotColumns, capacity: number): IdempotencyWindow {
     const w = new IdempotencyWindow(capacity);
-    for (const [key, r] of entries) w.set(key, r.leafIndex, r.leafHash);
+    const { keys, leafIndexes, hashes } = columns;
+    for (let i = 0; i < keys.length; i++) w.set(keys[i]!, leafIndexes[i]!, hashes, i * HASH_BYTES);
     return w;
   }
 
@@ -87,6 +88,24 @@ export class IdempotencyWindow {
   /** Held keys and their results, oldest first (fresh objects; keys added meanwhile may appear). */
   *entries(): Generator<[string, IdempotentResult]> {
     for (const [key, slot] of this.slots) yield [key, this.resultAt(slot)];
+  }
+
+  /**
+   * A cursor adding the held entries, oldest first, to a snapshot without an object per entry.
+   * Keys added between calls may be added too (they are the newest); keys forgotten meanwhile are
+   * skipped.
+   */
+  snapshotCursor(): SnapshotCursor {
+    const it = this.slots.entries();
+    return (sink, max) => {
+      for (let n = 0; n < max; n++) {
+        const r = it.next();
+        if (r.done === true) return false;
+        const slot = r.value[1];
+        sink.add(r.value[0], this.leafIndexes[slot]!, this.hashes, slot * HASH_BYTES);
+      }
+      return true;
+    };
   }
 
   [Symbol.iterator](): Generator<[string, IdempotentResult]> {

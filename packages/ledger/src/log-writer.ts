@@ -52,7 +52,13 @@ import { openStoredFrame, scratchFor } from './frame-reader';
 import { DEFAULT_IDEMPOTENCY_WINDOW, IdempotencyWindow } from './idempotency-window';
 import { type CachedLeaf, copyLeaf, copyLeafHash, ReadCache, RecentFrames } from './read-cache';
 import type { PreparedRecord } from './record-prep';
-import { type EntityHead, encodeSnapshotSliced, readSnapshot, writeSnapshotBytes } from './state-snapshot';
+import {
+  encodeSnapshotSliced,
+  readSnapshotColumns,
+  SNAPSHOT_SLICE_ENTRIES,
+  type SnapshotCursor,
+  writeSnapshotBytes,
+} from './state-snapshot';
 import type { WorkerPreparer } from './worker-preparer';
 
 /** Version of the integrity string's algorithm field: RFC 9162 SHA-256 leaf hash, format 1. */
@@ -103,7 +109,7 @@ export interface LogWriterOptions {
    */
   readonly snapshotIntervalMs?: number;
   /**
-   * Snapshot entries packed between two yields to the event loop (default 1024; the snapshot is
+   * Snapshot entries packed between two yields to the event loop (default 2048; the snapshot is
    * encoded while appends go on, copy-on-write).
    */
   readonly snapshotSliceEntries?: number;
@@ -249,7 +255,7 @@ export class LogWriter {
     keys: DataKeys;
     checkpoints: CheckpointLog;
     tree: TiledTree;
-    heads: Map<string, EntityHead>;
+    heads: Map<string, LiveHead>;
     idempotency: IdempotencyWindow;
     nextLeaf: number;
     nextBatch: number;
@@ -295,7 +301,7 @@ export class LogWriter {
     this.maxInflightBytes = o.maxInflightBytes ?? 32 * 1024 * 1024;
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? 1000;
     this.snapshotIntervalMs = o.snapshotIntervalMs ?? 10_000;
-    this.snapshotSliceEntries = o.snapshotSliceEntries ?? 1024;
+    this.snapshotSliceEntries = o.snapshotSliceEntries ?? SNAPSHOT_SLICE_ENTRIES;
     this.compress = o.compress ?? true;
     this.readCache = new ReadCache(o.readCacheBytes ?? 32 * 1024 * 1024);
     this.recent = new RecentFrames(o.recentFramesBytes ?? 16 * 1024 * 1024, (buffer) => this.recycle(buffer));
@@ -383,13 +389,23 @@ export class LogWriter {
       }
     }
 
-    const snapshot = readSnapshot(dir);
+    const snapshot = readSnapshotColumns(dir);
     const useSnapshot = snapshot !== undefined && snapshot.size <= nextLeaf;
-    const heads = useSnapshot ? snapshot.heads : new Map<string, EntityHead>();
-    const idempotency = IdempotencyWindow.from(
-      useSnapshot ? snapshot.idempotency : [],
-      options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW,
-    );
+    const heads = new Map<string, LiveHead>();
+    const capacity = options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW;
+    let idempotency: IdempotencyWindow;
+    if (useSnapshot) {
+      const { keys, leafIndexes, hashes } = snapshot.heads;
+      for (let i = 0; i < keys.length; i++) {
+        heads.set(keys[i]!, {
+          leafIndex: leafIndexes[i]!,
+          leafHash: hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES),
+        });
+      }
+      idempotency = IdempotencyWindow.fromColumns(snapshot.idempotency, capacity);
+    } else {
+      idempotency = new IdempotencyWindow(capacity);
+    }
 
     // Replay frames after what the tree and the snapshot cover (bounded by the checkpoint and
     // snapshot intervals, not by the log size).
@@ -801,7 +817,7 @@ export class LogWriter {
       const journal = new Map<string, LiveHead | undefined>();
       if (snapshot) this.snapshotJournal = journal;
       const startMs = performance.now() - t0;
-      let encoded: { bytes: Uint8Array; busyMs: number } | undefined;
+      let encoded: { parts: Uint8Array[]; busyMs: number } | undefined;
       try {
         await flushed;
         // Tiles first, then the checkpoint (its append + fsync run on the libuv pool).
@@ -813,7 +829,7 @@ export class LogWriter {
               heads: this.headsAsOf(overrides, journal),
               // Entries join in onDurable (durable records only) and leave oldest first: whatever
               // the slices see is a valid window; replay after `size` re-adds the rest.
-              idempotency: this.idempotency,
+              idempotency: this.idempotency.snapshotCursor(),
             },
             this.snapshotSliceEntries,
           );
@@ -823,7 +839,7 @@ export class LogWriter {
       }
       if (encoded === undefined) return;
       this.lastSnapshotCostMs = startMs + encoded.busyMs;
-      await writeSnapshotBytes(this.dir, encoded.bytes);
+      await writeSnapshotBytes(this.dir, encoded.parts);
       this.lastSnapshotAt = now;
       this.lastSnapshotSize = size;
     })();
@@ -854,26 +870,38 @@ export class LogWriter {
   }
 
   /**
-   * The entity heads as of the first `size` leaves, read lazily from the live map while it keeps
-   * changing: `overrides` (from {@link headsChangedSince}) first, then the value a key had when
-   * the snapshot started (`journal`, filled by writeBatch on a key's first change since), else
-   * the live value. Keys created since read `undefined` and are skipped.
+   * A cursor over the entity heads as of the first `size` leaves, read from the live map while it
+   * keeps changing: `overrides` (from {@link headsChangedSince}) first, then the value a key had
+   * when the snapshot started (`journal`, filled by writeBatch on a key's first change since),
+   * else the live value. Keys created since read `undefined` and are skipped.
    */
-  private *headsAsOf(
+  private headsAsOf(
     overrides: Map<string, LiveHead | undefined>,
     journal: Map<string, LiveHead | undefined>,
-  ): Generator<[string, EntityHead]> {
-    for (const [key, live] of this.heads) {
-      const head = overrides.has(key) ? overrides.get(key) : journal.has(key) ? journal.get(key) : live;
-      if (head === undefined) continue;
-      if (head.leafHash === undefined) {
-        throw new LedgerError(
-          'FAILED',
-          `log ${this.logId}: logic error: entity head ${head.leafIndex} has no hash`,
-        );
+  ): SnapshotCursor {
+    const it = this.heads.entries();
+    return (sink, max) => {
+      for (let n = 0; n < max; ) {
+        const r = it.next();
+        if (r.done === true) return false;
+        const key = r.value[0];
+        const head = overrides.has(key)
+          ? overrides.get(key)
+          : journal.has(key)
+            ? journal.get(key)
+            : r.value[1];
+        if (head === undefined) continue;
+        if (head.leafHash === undefined) {
+          throw new LedgerError(
+            'FAILED',
+            `log ${this.logId}: logic error: entity head ${head.leafIndex} has no hash`,
+          );
+        }
+        sink.add(key, head.leafIndex, head.leafHash, 0);
+        n++;
       }
-      yield [key, { leafIndex: head.leafIndex, leafHash: head.leafHash }];
-    }
+      return true;
+    };
   }
 
   /** The latest signed checkpoint note, or `undefined` before the first. */
