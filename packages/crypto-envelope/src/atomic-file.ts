@@ -17,6 +17,17 @@ export const KEY_FILE_MODE = 0o600;
 /** Permission bits for key directories: owner only. */
 export const KEY_DIR_MODE = 0o700;
 
+/** Options of {@link writeFileAtomic}. */
+export interface WriteAtomicOptions {
+  /**
+   * Flush (fdatasync) the temp file after every this many bytes instead of only at the end: a
+   * large file then never has more than this much dirty data waiting, which keeps the fsyncs of
+   * other files on the same filesystem (a log's group commit, on ext4 `data=ordered`) from
+   * waiting behind all of it.
+   */
+  readonly syncEveryBytes?: number;
+}
+
 /**
  * Atomically replaces (or creates) `path` with `bytes` (or the concatenation of several parts,
  * written one after another without joining them in memory), mode 0600.
@@ -25,13 +36,26 @@ export const KEY_DIR_MODE = 0o700;
 export async function writeFileAtomic(
   path: string,
   bytes: Uint8Array | readonly Uint8Array[],
+  options: WriteAtomicOptions = {},
 ): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', KEY_FILE_MODE);
   try {
-    if (bytes instanceof Uint8Array) await handle.writeFile(bytes);
-    else for (const part of bytes) await handle.writeFile(part);
+    const every = options.syncEveryBytes ?? Number.POSITIVE_INFINITY;
+    let dirty = 0;
+    for (const part of bytes instanceof Uint8Array ? [bytes] : bytes) {
+      for (let at = 0; at < part.length; ) {
+        const n = Math.min(part.length - at, every - dirty);
+        await handle.writeFile(part.subarray(at, at + n));
+        at += n;
+        dirty += n;
+        if (dirty >= every) {
+          await handle.datasync();
+          dirty = 0;
+        }
+      }
+    }
     // The data must be on disk before the rename publishes it, or a crash could leave the
     // new name pointing at an empty file.
     await handle.sync();

@@ -24,6 +24,8 @@ import { pack, unpack } from 'msgpackr';
 
 /** File name of the snapshot. */
 export const SNAPSHOT_FILE = 'state.snapshot';
+/** The snapshot is flushed every this many bytes while written (see `writeFileAtomic`). */
+const SNAPSHOT_SYNC_BYTES = 1 << 20;
 /** Version written; version 1 (tuples) is still read. */
 const SNAPSHOT_VERSION = 2;
 const HASH_BYTES = 32;
@@ -336,7 +338,7 @@ export async function writeSnapshotBytes(
   dir: string,
   bytes: Uint8Array | readonly Uint8Array[],
 ): Promise<void> {
-  await writeFileAtomic(join(dir, SNAPSHOT_FILE), bytes);
+  await writeFileAtomic(join(dir, SNAPSHOT_FILE), bytes, { syncEveryBytes: SNAPSHOT_SYNC_BYTES });
 }
 
 /** Writes a snapshot atomically. */
