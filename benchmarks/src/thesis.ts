@@ -11,7 +11,7 @@
  * idempotency map (entries are prebuilt opaque record bodies; `bench:audit` covers the rest).
  *
  * Latency of an entry: from the `enqueue` call that submitted it (which may wait for queue room)
- * until its promise resolves (durable).
+ * until that call's `durable` promise resolves (every entry of the producer batch is durable).
  *
  * Baseline: the same payloads, one thread, batches of the writer batch size: msgpackr `pack`
  * into a reused buffer → snappy `compressSync({ copyOutputData: true })` → AES-256-GCM
@@ -160,12 +160,14 @@ export async function runThesis(options: ThesisOptions): Promise<ThesisResult> {
           const records = perWriter[w]!;
           if (records.length === 0) continue;
           const t0 = performance.now();
+          const count = records.length;
           const done = (): void => {
-            latencies[completed++] = performance.now() - t0;
+            const latency = performance.now() - t0;
+            for (let k = 0; k < count; k++) latencies[completed++] = latency;
             if (completed === entries) finish();
           };
-          const promises = await logs[w]!.enqueue(records.slice(), NO_KEYS, { producer: lane });
-          for (const promise of promises) promise.then(done, onFail);
+          const { durable } = await logs[w]!.enqueue(records.slice(), NO_KEYS, { producer: lane });
+          durable.then(done, onFail);
         }
       }
     };

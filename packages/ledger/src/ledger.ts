@@ -9,9 +9,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NormalizedEvent, type StoredRecord, validateBatch } from '@sealog/codec';
 import type { Keyring } from '@sealog/crypto-envelope';
-import { v7 as uuidv7 } from 'uuid';
 import { lockDataDir } from './dir-lock';
 import { LedgerError, type LedgerIssue } from './errors';
+import { newEventId } from './event-id';
 import { LedgerKeys, subjectStoreIdOfToken } from './ledger-keys';
 import { type AppendResult, LogWriter, type LogWriterOptions, type ReadRecord } from './log-writer';
 import { entityKeyOf, type PreparedRecord, RecordPreparer, subjectIdOf } from './record-prep';
@@ -240,7 +240,7 @@ export class Ledger {
       // after the last await, in the same synchronous stretch that registers ids with the writers.
       receivedAt = this.now();
       eventIds = new Array(normalized.length);
-      for (let i = 0; i < normalized.length; i++) eventIds[i] = normalized[i]!.event_id ?? uuidv7();
+      for (let i = 0; i < normalized.length; i++) eventIds[i] = normalized[i]!.event_id ?? newEventId();
       bodies = await this.worker.prepare(normalized, eventIds, receivedAt);
     }
     /** Position of a repeated client id in this batch → position of its first occurrence. */
@@ -272,7 +272,7 @@ export class Ledger {
       }
       let prepared: PreparedRecord;
       if (bodies === undefined) {
-        prepared = this.preparer.prepare(event, clientId ?? uuidv7(), receivedAt);
+        prepared = this.preparer.prepare(event, clientId ?? newEventId(), receivedAt);
       } else {
         prepared = {
           eventId: eventIds![i]!,
@@ -292,24 +292,35 @@ export class Ledger {
       group.keys.push(`${event.tenant_id}\u0000${eventId}`);
       group.positions.push(i);
     }
+    const durable: { positions: number[]; done: Promise<AppendResult[]> }[] = [];
     for (const [writer, group] of perLog) {
-      const promises = await writer.enqueue(group.records, group.keys, {
+      const { durable: done } = await writer.enqueue(group.records, group.keys, {
         ...(options.producer === undefined ? {} : { producer: options.producer }),
         ...(options.onFull === undefined ? {} : { onFull: options.onFull }),
       });
-      for (let j = 0; j < promises.length; j++) {
-        const pos = group.positions[j]!;
-        results[pos] =
-          options.wait === 'accepted'
-            ? { event_id: group.records[j]!.eventId, status: 'accepted', log_id: writer.logId }
-            : promises[j]!;
+      if (options.wait === 'accepted') {
+        for (let j = 0; j < group.positions.length; j++) {
+          results[group.positions[j]!] = {
+            event_id: group.records[j]!.eventId,
+            status: 'accepted',
+            log_id: writer.logId,
+          };
+        }
+      } else {
+        durable.push({ positions: group.positions, done });
       }
+    }
+    for (const { positions, done } of durable) {
+      const stored = await done;
+      for (let j = 0; j < positions.length; j++) results[positions[j]!] = stored[j]!;
     }
     // In-batch repeats resolve to their first occurrence, marked duplicate.
     for (const [pos, first] of repeats) {
       results[pos] = Promise.resolve(results[first]!).then((r) => ({ ...r, status: 'duplicate' as const }));
     }
-    return Promise.all(results);
+    return repeats.size === 0 && results.every((r) => !(r instanceof Promise))
+      ? (results as AppendResult[])
+      : Promise.all(results);
   }
 
   /**

@@ -145,11 +145,49 @@ export interface ReadRecord {
   readonly blockHash: string;
 }
 
+/**
+ * The records of one {@link LogWriter.enqueue} call: one promise for all of them (not one per
+ * record: at small appends the per-record promise, its two closures and its catch handler were a
+ * tenth of the writer thread's allocation), settled once the last is durable or on the first
+ * failure.
+ */
+class PendingAppend {
+  readonly results: AppendResult[];
+  readonly promise: Promise<AppendResult[]>;
+  remaining: number;
+  private resolveAll!: (results: AppendResult[]) => void;
+  private rejectAll!: (error: Error) => void;
+
+  constructor(count: number) {
+    this.results = new Array(count);
+    this.remaining = count;
+    this.promise = new Promise<AppendResult[]>((resolve, reject) => {
+      this.resolveAll = resolve;
+      this.rejectAll = reject;
+    });
+    // Unobserved rejections (wait=accepted callers) must not crash the process.
+    this.promise.catch(() => {});
+    if (count === 0) this.resolveAll(this.results);
+  }
+
+  /** Record `index` is durable with `result`. */
+  settle(index: number, result: AppendResult): void {
+    this.results[index] = result;
+    if (--this.remaining === 0) this.resolveAll(this.results);
+  }
+
+  /** Fails the whole call (a no-op once settled). */
+  fail(error: Error): void {
+    this.rejectAll(error);
+  }
+}
+
 interface QueueItem {
   readonly prepared: PreparedRecord;
   readonly idemKey: string | undefined;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: Error) => void;
+  readonly append: PendingAppend;
+  /** Position in its call. */
+  readonly index: number;
 }
 
 interface InflightFrame {
@@ -204,7 +242,8 @@ export class LogWriter {
   private readonly heads: Map<string, LiveHead>;
   private readonly idempotency: IdempotencyWindow;
   /** Idempotency keys accepted but not yet durable: a repeat waits for the first. */
-  private readonly pendingIdem = new Map<string, Promise<AppendResult>>();
+  /** Idempotency keys in flight → their queue item. */
+  private readonly pendingIdem = new Map<string, QueueItem>();
   private readonly batchMaxRecords: number;
   private readonly batchMaxWaitMs: number;
   private readonly maxInflightBytes: number;
@@ -511,7 +550,7 @@ export class LogWriter {
     const key = `${tenantId}\u0000${eventId}`;
     const pending = this.pendingIdem.get(key);
     if (pending !== undefined) {
-      return pending.then((r) => ({ ...r, status: 'duplicate' as const }));
+      return pending.append.promise.then((r) => ({ ...r[pending.index]!, status: 'duplicate' as const }));
     }
     const done = this.idempotency.get(key);
     if (done === undefined) return undefined;
@@ -519,35 +558,28 @@ export class LogWriter {
   }
 
   /**
-   * Enqueues prepared records (all or nothing). Returns one promise per record that resolves when
-   * it is durable. With `onFull: 'reject'` a full queue throws `BACKPRESSURE` instead of waiting.
+   * Enqueues prepared records (all or nothing). Resolves once they are accepted, with `durable`: a
+   * promise of their results (in order) that resolves when all of them are durable. With
+   * `onFull: 'reject'` a full queue throws `BACKPRESSURE` instead of waiting.
    */
   async enqueue(
     records: readonly PreparedRecord[],
     idemKeys: readonly (string | undefined)[],
     options: { producer?: string; onFull?: 'wait' | 'reject'; signal?: AbortSignal } = {},
-  ): Promise<Promise<AppendResult>[]> {
+  ): Promise<{ durable: Promise<AppendResult[]> }> {
     if (this.failure !== undefined) throw this.failedError();
     if (this.closed) throw new LedgerError('CLOSED', `log ${this.logId} is closed`);
+    const append = new PendingAppend(records.length);
     const items: QueueItem[] = new Array(records.length);
-    const promises: Promise<AppendResult>[] = new Array(records.length);
     for (let i = 0; i < records.length; i++) {
-      let resolve!: (r: AppendResult) => void;
-      let reject!: (e: Error) => void;
-      promises[i] = new Promise<AppendResult>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      // Unobserved rejections (wait=accepted callers) must not crash the process.
-      promises[i]!.catch(() => {});
-      items[i] = { prepared: records[i]!, idemKey: idemKeys[i], resolve, reject };
+      items[i] = { prepared: records[i]!, idemKey: idemKeys[i], append, index: i };
     }
     const lane = this.lane(options.producer ?? 'default');
     // Register idempotency keys before any await: a concurrent append of the same id must see
     // this one in flight (and wait for its result) instead of storing a second copy.
     for (let i = 0; i < items.length; i++) {
       const key = items[i]!.idemKey;
-      if (key !== undefined) this.pendingIdem.set(key, promises[i]!);
+      if (key !== undefined) this.pendingIdem.set(key, items[i]!);
     }
     try {
       if (options.onFull === 'reject') {
@@ -569,12 +601,12 @@ export class LogWriter {
             });
       for (let i = 0; i < items.length; i++) {
         const key = items[i]!.idemKey;
-        if (key !== undefined && this.pendingIdem.get(key) === promises[i]) this.pendingIdem.delete(key);
-        items[i]!.reject(err);
+        if (key !== undefined && this.pendingIdem.get(key) === items[i]) this.pendingIdem.delete(key);
       }
+      append.fail(err);
       throw err;
     }
-    return promises;
+    return { durable: append.promise };
   }
 
   private result(
@@ -608,14 +640,14 @@ export class LogWriter {
       });
       if (batch === null) break;
       if (this.failure !== undefined) {
-        for (const item of batch) item.reject(this.failedError());
+        for (const item of batch) item.append.fail(this.failedError());
         continue;
       }
       try {
         this.writeBatch(batch);
       } catch (error) {
         this.fail(error);
-        for (const item of batch) item.reject(this.failedError());
+        for (const item of batch) item.append.fail(this.failedError());
         continue;
       }
       // Bound memory between "built" and "durable": wait for the oldest frames.
@@ -705,7 +737,7 @@ export class LogWriter {
       .catch((error: unknown) => {
         // Rejecting an already-resolved item is a no-op, so this settles exactly the rest.
         this.fail(error);
-        for (const item of batch) item.reject(this.failedError());
+        for (const item of batch) item.append.fail(this.failedError());
       });
     const entry: InflightFrame = { firstLeaf, bytes: plainBytes, done, undo };
     this.inflight.push(entry);
@@ -757,7 +789,7 @@ export class LogWriter {
         this.idempotency.set(item.idemKey, leafIndex, flatHashes, i * HASH_BYTES);
         this.pendingIdem.delete(item.idemKey);
       }
-      item.resolve(r);
+      item.append.settle(item.index, r);
     }
     this.appended += batch.length;
     await grown;
