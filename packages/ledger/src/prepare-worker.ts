@@ -50,6 +50,11 @@ export type PrepareRequest =
       readonly drop: readonly string[];
     }
   | { readonly type: 'forget'; readonly subjectId: string }
+  /**
+   * Prepare and forget requests that queued on the main thread while a prepare was in flight,
+   * handled in this order and answered with one `prepared-batch`.
+   */
+  | { readonly type: 'batch'; readonly items: readonly PrepareBatchItem[] }
   /** A log's frames start here, after the chain hash `chain` (once per log, before its frames). */
   | { readonly type: 'frame-log'; readonly log: number; readonly chain: Uint8Array }
   /** From now on seal this log's frames with this fresh data key (bytes wiped after import). */
@@ -60,6 +65,23 @@ export type PrepareRequest =
       readonly keyId: Uint8Array;
     }
   | { readonly type: 'frame'; readonly id: number; readonly log: number; readonly job: FrameJob };
+
+/** One request of a `batch`. */
+export type PrepareBatchItem =
+  | Extract<PrepareRequest, { type: 'prepare' }>
+  | Extract<PrepareRequest, { type: 'forget' }>;
+
+/** The answer to one prepare request. */
+export type PrepareAnswer =
+  | {
+      readonly type: 'prepared';
+      readonly id: number;
+      /** Record bodies, back to back. */
+      readonly bodies: ArrayBuffer;
+      /** `n + 1` offsets into `bodies`: body i is `[offsets[i], offsets[i + 1])`. */
+      readonly offsets: Uint32Array;
+    }
+  | { readonly type: 'failed'; readonly id: number; readonly message: string };
 
 /** Worker → main messages. */
 export type PrepareResponse =
@@ -84,6 +106,8 @@ export type PrepareResponse =
       readonly plain: Uint8Array;
     }
   | { readonly type: 'failed'; readonly id: number; readonly message: string }
+  /** The answers to a `batch`, in its order. */
+  | { readonly type: 'prepared-batch'; readonly answers: readonly PrepareAnswer[] }
   /** Sent once, when the worker listens. */
   | { readonly type: 'ready' };
 
@@ -107,7 +131,9 @@ class PrepareState {
     this.sealings.delete(subjectId);
   }
 
-  prepare(request: Extract<PrepareRequest, { type: 'prepare' }>): PrepareResponse {
+  prepare(
+    request: Extract<PrepareRequest, { type: 'prepare' }>,
+  ): Extract<PrepareAnswer, { type: 'prepared' }> {
     for (const k of request.keys) {
       const key = SubjectKey.fromBytes(k.subjectId, k.key, k.keyTag);
       k.key.fill(0);
@@ -211,6 +237,25 @@ if (!isMainThread && parentPort !== null) {
   port.on('message', (request: PrepareRequest) => {
     if (request.type === 'forget') {
       state.forget(request.subjectId);
+      return;
+    }
+    if (request.type === 'batch') {
+      const answers: PrepareAnswer[] = [];
+      const transfer: ArrayBuffer[] = [];
+      for (const item of request.items) {
+        if (item.type === 'forget') {
+          state.forget(item.subjectId);
+          continue;
+        }
+        try {
+          const answer = state.prepare(item);
+          answers.push(answer);
+          transfer.push(answer.bodies, answer.offsets.buffer as ArrayBuffer);
+        } catch (error) {
+          answers.push({ type: 'failed', id: item.id, message: (error as Error).message });
+        }
+      }
+      port.postMessage({ type: 'prepared-batch', answers } satisfies PrepareResponse, transfer);
       return;
     }
     if (request.type === 'frame-log') {

@@ -17,6 +17,8 @@ import { LedgerError } from './errors';
 import type { FinishedFrame, FrameFinisher, FrameJob } from './frame-finish';
 import type { LedgerKeys } from './ledger-keys';
 import type {
+  PrepareAnswer,
+  PrepareBatchItem,
   PrepareRequest,
   PrepareResponse,
   PrepareWorkerData,
@@ -24,7 +26,7 @@ import type {
 } from './prepare-worker';
 import { SEALER_CACHE_ENTRIES, subjectIdOf } from './record-prep';
 
-type Answer = Exclude<PrepareResponse, { type: 'ready' | 'failed' }>;
+type Answer = Exclude<PrepareResponse, { type: 'ready' | 'failed' | 'prepared-batch' }>;
 
 interface Pending {
   readonly resolve: (answer: Answer) => void;
@@ -57,6 +59,21 @@ export class WorkerPreparer {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private nextFrameLog = 0;
+  /**
+   * Prepare messages posted and not answered yet (a single request or a batch). While one is in
+   * flight, new prepare requests (and forgets, to keep their order) wait in `outbox` and go
+   * together when it is answered: under load the worker gets one message per round trip instead
+   * of one per append (each hand-off wakes a thread, which costs tens of µs on these VMs); when
+   * idle a request goes at once.
+   */
+  private prepareMessagesInFlight = 0;
+  /** Ids of single prepare requests posted and not answered yet. */
+  private readonly singlePrepares = new Set<number>();
+  private outbox: PrepareBatchItem[] = [];
+  private outboxTransfer: ArrayBuffer[] = [];
+  /** Prepare requests made, and messages that carried them (see {@link WorkerPreparer.stats}). */
+  private prepareRequests = 0;
+  private prepareMessages = 0;
   private failure: LedgerError | undefined;
   private closing = false;
   /** Rejects {@link WorkerPreparer.start} while it waits for the worker. */
@@ -164,11 +181,18 @@ export class WorkerPreparer {
       drop,
     };
     // Key bytes are transferred (and so gone from this thread), not copied.
-    const answer = await this.request(
-      id,
-      request,
-      material.map((m) => m.key.buffer as ArrayBuffer),
-    );
+    const transfer = material.map((m) => m.key.buffer as ArrayBuffer);
+    this.prepareRequests++;
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) this.worker.ref();
+      if (this.prepareMessagesInFlight === 0) {
+        this.postSinglePrepare(request, transfer);
+      } else {
+        this.outbox.push(request);
+        for (const t of transfer) this.outboxTransfer.push(t);
+      }
+    });
     if (answer.type !== 'prepared')
       throw new LedgerError('FAILED', `prepare worker: unexpected ${answer.type}`);
     const offsets = answer.offsets;
@@ -230,7 +254,42 @@ export class WorkerPreparer {
   /** Makes the worker drop a subject's key (after erasure); the next use reloads it. */
   forget(subjectId: string): void {
     if (!this.known.delete(subjectId) || this.failure !== undefined || this.closing) return;
-    this.worker.postMessage({ type: 'forget', subjectId } satisfies PrepareRequest);
+    // After any queued request that may carry the subject's key.
+    if (this.outbox.length > 0) this.outbox.push({ type: 'forget', subjectId });
+    else this.worker.postMessage({ type: 'forget', subjectId } satisfies PrepareRequest);
+  }
+
+  /** Prepare requests made so far and the messages that carried them to the worker. */
+  stats(): { prepareRequests: number; prepareMessages: number } {
+    return { prepareRequests: this.prepareRequests, prepareMessages: this.prepareMessages };
+  }
+
+  private postSinglePrepare(
+    request: Extract<PrepareRequest, { type: 'prepare' }>,
+    transfer: ArrayBuffer[],
+  ): void {
+    this.prepareMessagesInFlight++;
+    this.prepareMessages++;
+    this.singlePrepares.add(request.id);
+    this.worker.postMessage(request, transfer);
+  }
+
+  /** Posts what queued while a prepare message was in flight (one request alone, else a batch). */
+  private flushOutbox(): void {
+    if (this.prepareMessagesInFlight > 0 || this.outbox.length === 0) return;
+    if (this.failure !== undefined || this.closing) return;
+    const items = this.outbox;
+    const transfer = this.outboxTransfer;
+    this.outbox = [];
+    this.outboxTransfer = [];
+    const only = items[0]!;
+    if (items.length === 1 && only.type === 'prepare') {
+      this.postSinglePrepare(only, transfer);
+      return;
+    }
+    this.prepareMessagesInFlight++;
+    this.prepareMessages++;
+    this.worker.postMessage({ type: 'batch', items } satisfies PrepareRequest, transfer);
   }
 
   /** Resolves when every request posted so far has been answered (or failed). */
@@ -254,6 +313,22 @@ export class WorkerPreparer {
   }
 
   private onMessage(m: Exclude<PrepareResponse, { type: 'ready' }>): void {
+    if (m.type === 'prepared-batch') {
+      this.prepareMessagesInFlight--;
+      for (const answer of m.answers) this.settle(answer);
+      this.flushOutbox();
+      return;
+    }
+    if (this.singlePrepares.delete(m.id)) {
+      this.prepareMessagesInFlight--;
+      this.settle(m);
+      this.flushOutbox();
+      return;
+    }
+    this.settle(m);
+  }
+
+  private settle(m: Exclude<PrepareResponse, { type: 'ready' | 'prepared-batch' }> | PrepareAnswer): void {
     const p = this.pending.get(m.id);
     if (p === undefined) return;
     this.pending.delete(m.id);
@@ -273,6 +348,8 @@ export class WorkerPreparer {
   }
 
   private rejectAll(error: LedgerError): void {
+    this.outbox = [];
+    this.outboxTransfer = [];
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const p of pending) p.reject(error);

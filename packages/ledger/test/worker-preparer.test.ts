@@ -136,6 +136,36 @@ describe('prepare worker', () => {
     }
   });
 
+  it('sends requests made while one is in flight together, each answered with its own bodies', async () => {
+    const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
+    const worker = await WorkerPreparer.start(keys);
+    try {
+      const events = normalize(Array.from({ length: 120 }, (_, i) => auditEvent(i)));
+      const calls = Array.from({ length: 40 }, (_, c) =>
+        worker.prepare(
+          events.slice(c * 3, c * 3 + 3),
+          [0, 1, 2].map((k) => `call-${c}-${k}`),
+          1_795_428_000_000 + c,
+        ),
+      );
+      const answers = await Promise.all(calls);
+      answers.forEach((bodies, c) => {
+        expect(bodies.map((b) => decodeRecord(assembleRecord(null, b)).event_id)).toEqual(
+          [0, 1, 2].map((k) => `call-${c}-${k}`),
+        );
+        expect(decodeRecord(assembleRecord(null, bodies[0]!)).received_at).toBe(1_795_428_000_000 + c);
+      });
+      const { prepareRequests, prepareMessages } = worker.stats();
+      expect(prepareRequests).toBe(40);
+      // The first goes alone; the others queue behind it and go in one or a few batches.
+      expect(prepareMessages).toBeGreaterThanOrEqual(2);
+      expect(prepareMessages).toBeLessThan(10);
+    } finally {
+      await worker.close();
+      await keys.close();
+    }
+  });
+
   it('sends a forgotten subject key again on its next event', async () => {
     const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
     const worker = await WorkerPreparer.start(keys);
