@@ -200,11 +200,16 @@ interface InflightFrame {
 
 /**
  * An entity head in the writer's live map: the leaf hash is unknown while the record's frame is
- * being finished (the finisher fills in links to it), then set when the frame comes back.
+ * being finished (the finisher fills in links to it), then set when the frame comes back. The hash
+ * is kept as the frame's flat leaf hashes and an offset, not a view of its own: one head is made
+ * per record and lives until the entity's next record (seconds), so a view (~80 bytes) per head
+ * was a large part of what the writer thread's young-generation GCs had to promote.
  */
 interface LiveHead {
   readonly leafIndex: number;
-  leafHash: Uint8Array | undefined;
+  /** Leaf hashes holding this record's at `at`; `undefined` while its frame is being finished. */
+  hashes: Uint8Array | undefined;
+  at: number;
 }
 
 /** Body buffers kept for reuse per log, and the smallest worth keeping. */
@@ -263,6 +268,9 @@ export class LogWriter {
   private nextAppend: number;
   /** While a snapshot is being encoded: each key's head before its first change since it started. */
   private snapshotJournal: Map<string, LiveHead | undefined> | undefined;
+  /** Reused entity links for writeBatch (see there). */
+  private readonly linkScratch = { leafIndex: 0, leafHash: new Uint8Array(HASH_BYTES) };
+  private readonly pendingLinkScratch = { leafIndex: 0, leafHash: PENDING_HASH };
   /** Every leaf hash below this leaf index is known here (frames came back from the finisher). */
   private hashesKnownBelow: number;
   /**
@@ -436,10 +444,7 @@ export class LogWriter {
     if (useSnapshot) {
       const { keys, leafIndexes, hashes } = snapshot.heads;
       for (let i = 0; i < keys.length; i++) {
-        heads.set(keys[i]!, {
-          leafIndex: leafIndexes[i]!,
-          leafHash: hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES),
-        });
+        heads.set(keys[i]!, { leafIndex: leafIndexes[i]!, hashes, at: i * HASH_BYTES });
       }
       idempotency = IdempotencyWindow.fromColumns(snapshot.idempotency, capacity);
     } else {
@@ -467,7 +472,7 @@ export class LogWriter {
             if (leafIndex >= tree.size) hashes.push(leafHash);
             if (leafIndex >= snapshotSize) {
               const rec = decodeRecord(leaf);
-              heads.set(entityKey(rec), { leafIndex, leafHash });
+              heads.set(entityKey(rec), { leafIndex, hashes: leafHash, at: 0 });
               idempotency.set(`${rec.tenant_id}\u0000${rec.event_id}`, leafIndex, leafHash);
             }
           }
@@ -679,18 +684,25 @@ export class LogWriter {
       if (journal !== undefined && !journal.has(p.entityKey)) journal.set(p.entityKey, head);
       let prev: EntityLink | null = null;
       if (head !== undefined) {
-        prev =
-          head.leafHash !== undefined
-            ? (head as EntityLink)
-            : { leafIndex: head.leafIndex, leafHash: PENDING_HASH };
+        // Scratch links: assembleRecord copies the link into the body at once.
+        if (head.hashes !== undefined) {
+          const link = this.linkScratch;
+          link.leafIndex = head.leafIndex;
+          const from = head.hashes;
+          for (let j = 0; j < HASH_BYTES; j++) link.leafHash[j] = from[head.at + j]!;
+          prev = link;
+        } else {
+          this.pendingLinkScratch.leafIndex = head.leafIndex;
+          prev = this.pendingLinkScratch;
+        }
       }
       const length = assembleRecord(prev, p.body, body.bytes, body.nextOffset).length;
       body.commit(length);
-      if (head !== undefined && head.leafHash === undefined) {
+      if (head !== undefined && head.hashes === undefined) {
         // The link's hash bytes end where the body starts.
         patches.push(body.offsets[i + 1]! - p.body.length - HASH_BYTES, head.leafIndex);
       }
-      const next: LiveHead = { leafIndex: firstLeaf + i, leafHash: undefined };
+      const next: LiveHead = { leafIndex: firstLeaf + i, hashes: undefined, at: 0 };
       fresh[i] = next;
       this.heads.set(p.entityKey, next);
       if (p.occurredAt < minT) minT = p.occurredAt;
@@ -727,8 +739,10 @@ export class LogWriter {
         this.nextAppend++;
         // The body may have gone to the worker and come back: the leaves are views of what came back.
         const bytes = back ?? plain;
-        for (let i = 0; i < count; i++)
-          fresh[i]!.leafHash = flat.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
+        for (let i = 0; i < count; i++) {
+          fresh[i]!.hashes = flat;
+          fresh[i]!.at = i * HASH_BYTES;
+        }
         this.hashesKnownBelow = firstLeaf + count;
         return this.store
           .append(frame, firstLeaf)
@@ -923,13 +937,13 @@ export class LogWriter {
             ? journal.get(key)
             : r.value[1];
         if (head === undefined) continue;
-        if (head.leafHash === undefined) {
+        if (head.hashes === undefined) {
           throw new LedgerError(
             'FAILED',
             `log ${this.logId}: logic error: entity head ${head.leafIndex} has no hash`,
           );
         }
-        sink.add(key, head.leafIndex, head.leafHash, 0);
+        sink.add(key, head.leafIndex, head.hashes, head.at);
         n++;
       }
       return true;
