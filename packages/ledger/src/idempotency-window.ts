@@ -12,7 +12,7 @@
  * adds), in-flight keys (the log writer tracks those until they are durable).
  */
 import { HASH_BYTES } from '@sealog/merkle';
-import type { IdempotentResult, SnapshotColumns, SnapshotCursor } from './state-snapshot';
+import { grown, type IdempotentResult, type SnapshotColumns, type SnapshotCursor } from './state-snapshot';
 
 const INITIAL_SLOTS = 1024;
 
@@ -121,11 +121,7 @@ export class IdempotencyWindow {
 
   private grow(): void {
     const slots = Math.min(this.capacity, this.leafIndexes.length * 2);
-    const leafIndexes = new Float64Array(slots);
-    leafIndexes.set(this.leafIndexes);
-    const hashes = new Uint8Array(slots * HASH_BYTES);
-    hashes.set(this.hashes);
-    this.leafIndexes = leafIndexes;
-    this.hashes = hashes;
+    this.leafIndexes = grown(this.leafIndexes, slots);
+    this.hashes = grown(this.hashes, slots * HASH_BYTES);
   }
 }

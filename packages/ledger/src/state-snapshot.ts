@@ -226,16 +226,17 @@ export class ColumnBuilder {
 
   private grow(): void {
     const n = this.lengths.length * 2;
-    const lengths = new Uint32Array(n);
-    lengths.set(this.lengths);
-    const leafIndexes = new Float64Array(n);
-    leafIndexes.set(this.leafIndexes);
-    const hashes = new Uint8Array(n * HASH_BYTES);
-    hashes.set(this.hashes);
-    this.lengths = lengths;
-    this.leafIndexes = leafIndexes;
-    this.hashes = hashes;
+    this.lengths = grown(this.lengths, n);
+    this.leafIndexes = grown(this.leafIndexes, n);
+    this.hashes = grown(this.hashes, n * HASH_BYTES);
   }
+}
+
+/** A copy of `array` with room for `length` elements (the rest zero). */
+export function grown<T extends Uint8Array | Uint32Array | Float64Array>(array: T, length: number): T {
+  const bigger = new (array.constructor as new (length: number) => T)(length);
+  bigger.set(array);
+  return bigger;
 }
 
 /**
