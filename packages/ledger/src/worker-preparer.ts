@@ -183,9 +183,7 @@ export class WorkerPreparer {
     // Key bytes are transferred (and so gone from this thread), not copied.
     const transfer = material.map((m) => m.key.buffer as ArrayBuffer);
     this.prepareRequests++;
-    const answer = await new Promise<Answer>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      if (this.pending.size === 1) this.worker.ref();
+    const answer = await this.answerTo(id, () => {
       if (this.prepareMessagesInFlight === 0) {
         this.postSinglePrepare(request, transfer);
       } else {
@@ -244,10 +242,15 @@ export class WorkerPreparer {
   }
 
   private request(id: number, message: PrepareRequest, transfer: ArrayBuffer[]): Promise<Answer> {
+    return this.answerTo(id, () => this.worker.postMessage(message, transfer));
+  }
+
+  /** Registers the answer to request `id`, then has `send` post (or queue) the request. */
+  private answerTo(id: number, send: () => void): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) this.worker.ref();
-      this.worker.postMessage(message, transfer);
+      send();
     });
   }
 
