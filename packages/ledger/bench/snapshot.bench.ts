@@ -1,7 +1,8 @@
 /**
  * State snapshot encoding: the writer-thread work of one snapshot of a full idempotency window
  * (tenant ‖ event-id keys, as the ledger stores them) and 20,000 entity heads, sliced as the writer
- * does it, and the restart side (reading the file back into the window).
+ * does it; adding keys to the full window (once per durable record); and the restart side (reading
+ * the file back into the window).
  * Quick mode (SEALOG_BENCH_QUICK=1): 10,000 keys.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,7 +41,13 @@ for (let i = 0; i < HEADS; i++) {
   });
 }
 const encode = () =>
-  encodeSnapshotSliced({ size: KEYS * 7, heads: cursorOf(heads), idempotency: window.snapshotCursor() });
+  encodeSnapshotSliced({
+    size: KEYS * 7,
+    heads: cursorOf(heads),
+    idempotency: window.snapshotCursor(),
+    salt: window.salt,
+    windowSize: window.size,
+  });
 const dir = mkdtempSync(join(tmpdir(), 'sealog-snapshot-bench-'));
 await writeSnapshotBytes(dir, (await encode()).parts);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,6 +57,21 @@ describe(`state snapshot: ${KEYS} idempotency keys + ${HEADS} entity heads`, () 
     'encode (sliced, as the writer does)',
     async () => {
       await encode();
+    },
+    OPTIONS,
+  );
+  let added = 0;
+  bench(
+    '10,000 new keys into the full window (the writer adds one per durable record)',
+    () => {
+      for (let i = 0; i < 10_000; i++, added++) {
+        window.set(
+          `tenant-${added % 40}\u0000018f3a2c-7d4e-7000-9abc-${added.toString(16).padStart(12, '0')}`,
+          added,
+          hash,
+          0,
+        );
+      }
     },
     OPTIONS,
   );

@@ -876,6 +876,8 @@ export class LogWriter {
               // Entries join in onDurable (durable records only) and leave oldest first: whatever
               // the slices see is a valid window; replay after `size` re-adds the rest.
               idempotency: this.idempotency.snapshotCursor(),
+              salt: this.idempotency.salt,
+              windowSize: this.idempotency.size,
             },
             this.snapshotSliceEntries,
           );

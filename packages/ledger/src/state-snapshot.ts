@@ -1,17 +1,18 @@
 /**
  * Derived writer state that must survive restarts without rescanning the log: the head of every
  * entity chain (leaf index + leaf hash of the newest record per `(tenant, resource.type,
- * resource.id)`) and the idempotency window (client event ids → their original results).
+ * resource.id)`) and the idempotency window (fingerprints of event ids → their original results).
  *
  * Written atomically (temp + fsync + rename + fsync(dir)) as `state.snapshot` in the log directory,
  * covering the first `size` leaves; on restart the frames after `size` are replayed, so restart
  * cost is bounded by the snapshot interval, not the log size.
  *
- * Layout (version 2): each of the two maps is stored as columns — the keys as one msgpack array of
- * strings, the leaf indexes as one byte string of u64 little-endian, the leaf hashes as one byte
- * string of 32-byte hashes — so that encoding costs a string copy and two memcpys per entry
+ * Layout (version 3, docs/FORMAT.md): both maps are stored as columns — entity heads as key text
+ * blocks, leaf indexes (f64 LE) and 32-byte hashes; the idempotency window as its salt, 16-byte
+ * key fingerprints, leaf indexes and hashes — so that encoding costs a few memcpys per entry
  * instead of a msgpack tuple (version 1, still read: ~0.8 µs per entry, which at a window of a
- * million keys held the writer's thread for ~1 s per snapshot).
+ * million keys held the writer's thread for ~1 s per snapshot). Versions 1 and 2 stored the
+ * window's keys as text; reading them fingerprints the keys under a fresh salt.
  *
  * Memory: both maps are in memory (entity heads: one entry per entity; idempotency: a bounded
  * window, oldest dropped first). A later issue moves them into an embedded store.
@@ -21,13 +22,14 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@sealog/crypto-envelope';
 import { pack, unpack } from 'msgpackr';
+import { FINGERPRINT_BYTES, KeyFingerprinter, newSalt, SALT_BYTES } from './key-fingerprint';
 
 /** File name of the snapshot. */
 export const SNAPSHOT_FILE = 'state.snapshot';
 /** The snapshot is flushed every this many bytes while written (see `writeFileAtomic`). */
 const SNAPSHOT_SYNC_BYTES = 1 << 20;
-/** Version written; version 1 (tuples) is still read. */
-const SNAPSHOT_VERSION = 2;
+/** Version written; versions 1 (tuples) and 2 (key text for the window) are still read. */
+const SNAPSHOT_VERSION = 3;
 const HASH_BYTES = 32;
 
 /** Head of one entity chain. */
@@ -42,11 +44,11 @@ export interface IdempotentResult {
   readonly leafHash: Uint8Array;
 }
 
-/** What a snapshot holds, as maps (convenient; restart reads {@link SnapshotColumns}). */
+/** What a snapshot holds, entity heads as a map (convenient; restart reads {@link SnapshotFile}). */
 export interface StateSnapshot {
   readonly size: number;
   readonly heads: Map<string, EntityHead>;
-  readonly idempotency: Map<string, IdempotentResult>;
+  readonly idempotency: FingerprintColumns;
 }
 
 /** One map of a snapshot as columns: entry `i` is `keys[i]`, `leafIndexes[i]`, hash `i` of `hashes`. */
@@ -57,11 +59,25 @@ export interface SnapshotColumns {
   readonly hashes: Uint8Array;
 }
 
+/**
+ * The idempotency window as columns: entry `i` is the fingerprint at bytes `i * 16 …` (the first
+ * 16 bytes of SHA-256(salt ‖ key), see key-fingerprint.ts), `leafIndexes[i]`, hash `i` of `hashes`.
+ */
+export interface FingerprintColumns {
+  /** 16 bytes. */
+  readonly salt: Uint8Array;
+  /** entries × 16 bytes. */
+  readonly fingerprints: Uint8Array;
+  readonly leafIndexes: Float64Array;
+  /** entries × 32 bytes. */
+  readonly hashes: Uint8Array;
+}
+
 /** A snapshot as read from disk, column-wise. */
 export interface SnapshotFile {
   readonly size: number;
   readonly heads: SnapshotColumns;
-  readonly idempotency: SnapshotColumns;
+  readonly idempotency: FingerprintColumns;
 }
 
 /** Reads the snapshot of the log at `dir` column-wise, or `undefined` when there is none. */
@@ -79,32 +95,77 @@ export function readSnapshotColumns(dir: string): SnapshotFile | undefined {
     return {
       size,
       heads: columnsOfTuples(value[2] as [string, number, Uint8Array][]),
-      idempotency: columnsOfTuples(value[3] as [string, number, Uint8Array][]),
+      idempotency: fingerprintsOfKeys(columnsOfTuples(value[3] as [string, number, Uint8Array][])),
+    };
+  }
+  if (version === 2) {
+    return {
+      size,
+      heads: columnsOfSection(value[2] as StoredSection, 'heads'),
+      idempotency: fingerprintsOfKeys(columnsOfSection(value[3] as StoredSection, 'idempotency')),
     };
   }
   if (version !== SNAPSHOT_VERSION) throw new Error(`state snapshot: unsupported version ${version}`);
   return {
     size,
     heads: columnsOfSection(value[2] as StoredSection, 'heads'),
-    idempotency: columnsOfSection(value[3] as StoredSection, 'idempotency'),
+    idempotency: fingerprintColumnsOf(value[3] as StoredFingerprints),
   };
 }
 
-/** Reads the snapshot of the log at `dir` as maps, or `undefined` when there is none. */
+/** The key columns of a version 1 or 2 window, fingerprinted under a fresh salt. */
+function fingerprintsOfKeys(columns: SnapshotColumns): FingerprintColumns {
+  const fingerprinter = new KeyFingerprinter(newSalt());
+  const n = columns.keys.length;
+  const words = new Uint32Array(n * (FINGERPRINT_BYTES / 4));
+  for (let i = 0; i < n; i++) fingerprinter.fingerprint(columns.keys[i]!, words, i * (FINGERPRINT_BYTES / 4));
+  checkLittleEndian();
+  return {
+    salt: fingerprinter.salt,
+    fingerprints: new Uint8Array(words.buffer),
+    leafIndexes: columns.leafIndexes,
+    hashes: columns.hashes,
+  };
+}
+
+/** The window as stored: salt, fingerprints, leaf indexes (f64 LE), hashes. */
+type StoredFingerprints = [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+
+function fingerprintColumnsOf(section: StoredFingerprints): FingerprintColumns {
+  checkLittleEndian();
+  const [salt, fingerprints, indexBytes, hashBytes] = section;
+  const n = indexBytes.length / 8;
+  if (
+    salt.length !== SALT_BYTES ||
+    !Number.isInteger(n) ||
+    fingerprints.length !== n * FINGERPRINT_BYTES ||
+    hashBytes.length !== n * HASH_BYTES
+  ) {
+    throw new Error(
+      `state snapshot: idempotency: ${salt.length} salt, ${fingerprints.length} fingerprint, ${indexBytes.length} index and ${hashBytes.length} hash bytes do not describe one window`,
+    );
+  }
+  return {
+    salt: new Uint8Array(salt),
+    fingerprints: new Uint8Array(fingerprints),
+    leafIndexes: new Float64Array(aligned(indexBytes)),
+    hashes: new Uint8Array(aligned(hashBytes)),
+  };
+}
+
+/** Reads the snapshot of the log at `dir` (entity heads as a map), or `undefined` when there is none. */
 export function readSnapshot(dir: string): StateSnapshot | undefined {
   const file = readSnapshotColumns(dir);
   if (file === undefined) return undefined;
-  const toMap = (c: SnapshotColumns): Map<string, EntityHead> => {
-    const map = new Map<string, EntityHead>();
-    for (let i = 0; i < c.keys.length; i++) {
-      map.set(c.keys[i]!, {
-        leafIndex: c.leafIndexes[i]!,
-        leafHash: c.hashes.slice(i * HASH_BYTES, (i + 1) * HASH_BYTES),
-      });
-    }
-    return map;
-  };
-  return { size: file.size, heads: toMap(file.heads), idempotency: toMap(file.idempotency) };
+  const heads = new Map<string, EntityHead>();
+  const c = file.heads;
+  for (let i = 0; i < c.keys.length; i++) {
+    heads.set(c.keys[i]!, {
+      leafIndex: c.leafIndexes[i]!,
+      leafHash: c.hashes.slice(i * HASH_BYTES, (i + 1) * HASH_BYTES),
+    });
+  }
+  return { size: file.size, heads, idempotency: file.idempotency };
 }
 
 function columnsOfTuples(tuples: [string, number, Uint8Array][]): SnapshotColumns {
@@ -232,6 +293,66 @@ export class ColumnBuilder {
   }
 }
 
+/** Collects idempotency entries column-wise (the arrays grow by doubling). */
+export class FingerprintBuilder {
+  private fingerprints: Uint32Array;
+  private leafIndexes: Float64Array;
+  private hashes: Uint8Array;
+  private count = 0;
+
+  /** @param expected - entries to make room for at once (more still fit: the arrays grow). */
+  constructor(expected = 1024) {
+    const n = Math.max(16, expected);
+    this.fingerprints = new Uint32Array(n * (FINGERPRINT_BYTES / 4));
+    this.leafIndexes = new Float64Array(n);
+    this.hashes = new Uint8Array(n * HASH_BYTES);
+  }
+
+  /** Entries added. */
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * Adds entries `from … from + count - 1` of columns laid out like this builder's (four u32 per
+   * fingerprint, one f64 per leaf index, 32 bytes per hash) with three copies.
+   */
+  addRange(
+    fingerprints: Uint32Array,
+    leafIndexes: Float64Array,
+    hashes: Uint8Array,
+    from: number,
+    count: number,
+  ): void {
+    const i = this.count;
+    while (i + count > this.leafIndexes.length) this.grow();
+    const words = FINGERPRINT_BYTES / 4;
+    this.fingerprints.set(fingerprints.subarray(from * words, (from + count) * words), i * words);
+    this.leafIndexes.set(leafIndexes.subarray(from, from + count), i);
+    this.hashes.set(hashes.subarray(from * HASH_BYTES, (from + count) * HASH_BYTES), i * HASH_BYTES);
+    this.count = i + count;
+  }
+
+  /** Everything added, under `salt` (views of this builder's arrays). */
+  columns(salt: Uint8Array): FingerprintColumns {
+    checkLittleEndian();
+    const n = this.count;
+    return {
+      salt,
+      fingerprints: new Uint8Array(this.fingerprints.buffer, 0, n * FINGERPRINT_BYTES),
+      leafIndexes: this.leafIndexes.subarray(0, n),
+      hashes: this.hashes.subarray(0, n * HASH_BYTES),
+    };
+  }
+
+  private grow(): void {
+    const n = this.leafIndexes.length * 2;
+    this.fingerprints = grown(this.fingerprints, n * (FINGERPRINT_BYTES / 4));
+    this.leafIndexes = grown(this.leafIndexes, n);
+    this.hashes = grown(this.hashes, n * HASH_BYTES);
+  }
+}
+
 /** A copy of `array` with room for `length` elements (the rest zero). */
 export function grown<T extends Uint8Array | Uint32Array | Float64Array>(array: T, length: number): T {
   const bigger = new (array.constructor as new (length: number) => T)(length);
@@ -244,6 +365,9 @@ export function grown<T extends Uint8Array | Uint32Array | Float64Array>(array: 
  * writer's maps keep changing between calls: each cursor defines what it then adds.
  */
 export type SnapshotCursor = (sink: ColumnBuilder, max: number) => boolean;
+
+/** Like {@link SnapshotCursor}, for the idempotency window. */
+export type FingerprintCursor = (sink: FingerprintBuilder, max: number) => boolean;
 
 /** A cursor over `[key, result]` pairs. */
 export function cursorOf(entries: Iterable<[string, IdempotentResult]>): SnapshotCursor {
@@ -262,7 +386,11 @@ export function cursorOf(entries: Iterable<[string, IdempotentResult]>): Snapsho
 export interface SnapshotSource {
   readonly size: number;
   readonly heads: SnapshotCursor;
-  readonly idempotency: SnapshotCursor;
+  readonly idempotency: FingerprintCursor;
+  /** Salt of the window's fingerprints. */
+  readonly salt: Uint8Array;
+  /** Entries the window holds now (room is made for them at once; more may be added). */
+  readonly windowSize?: number;
 }
 
 /** Entries packed per slice by {@link encodeSnapshotSliced}. */
@@ -282,20 +410,50 @@ export async function encodeSnapshotSliced(
   let busyMs = 0;
   let t0 = performance.now();
   const parts: Uint8Array[] = [new Uint8Array([0x94]), pack(SNAPSHOT_VERSION), pack(source.size)];
-  for (const cursor of [source.heads, source.idempotency]) {
-    const sink = new ColumnBuilder();
-    for (;;) {
-      const more = cursor(sink, sliceEntries);
-      sink.endBlock();
-      if (!more) break;
-      busyMs += performance.now() - t0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      t0 = performance.now();
-    }
-    pushSection(parts, sink.section());
+  const pause = async (): Promise<void> => {
+    busyMs += performance.now() - t0;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    t0 = performance.now();
+  };
+  const heads = new ColumnBuilder();
+  for (;;) {
+    const more = source.heads(heads, sliceEntries);
+    heads.endBlock();
+    if (!more) break;
+    await pause();
   }
+  pushSection(parts, heads.section());
+  const window = new FingerprintBuilder(source.windowSize);
+  // Fixed-size entries: a slice copies ~56 bytes per entry, so slices can be 8× longer.
+  while (source.idempotency(window, sliceEntries * 8)) await pause();
+  pushFingerprints(parts, window.columns(source.salt));
   busyMs += performance.now() - t0;
   return { parts, busyMs };
+}
+
+/** msgpack header of a bin32 (0xc6) or array32 (0xdd) of `n` bytes or items. */
+function header32(type: number, n: number): Uint8Array {
+  const h = new Uint8Array(5);
+  h[0] = type;
+  new DataView(h.buffer).setUint32(1, n);
+  return h;
+}
+
+/** Appends the msgpack encoding of the window's columns to `parts` (no copy). */
+function pushFingerprints(parts: Uint8Array[], columns: FingerprintColumns): void {
+  parts.push(new Uint8Array([0x94]));
+  for (const bytes of [
+    columns.salt,
+    columns.fingerprints,
+    new Uint8Array(
+      columns.leafIndexes.buffer,
+      columns.leafIndexes.byteOffset,
+      columns.leafIndexes.byteLength,
+    ),
+    columns.hashes,
+  ]) {
+    parts.push(header32(0xc6, bytes.length), bytes);
+  }
 }
 
 /**
@@ -303,18 +461,12 @@ export async function encodeSnapshotSliced(
  * one buffer: a window of a million keys has ~90 MB of columns). Headers are array32/bin32.
  */
 function pushSection(parts: Uint8Array[], [lengths, blocks, leafIndexes, hashes]: StoredSection): void {
-  const header = (type: number, n: number): Uint8Array => {
-    const h = new Uint8Array(5);
-    h[0] = type;
-    new DataView(h.buffer).setUint32(1, n);
-    return h;
-  };
   const bin = (bytes: Uint8Array): void => {
-    parts.push(header(0xc6, bytes.length), bytes);
+    parts.push(header32(0xc6, bytes.length), bytes);
   };
   parts.push(new Uint8Array([0x94]));
   bin(lengths);
-  parts.push(header(0xdd, blocks.length));
+  parts.push(header32(0xdd, blocks.length));
   for (const [encoding, text] of blocks) {
     parts.push(new Uint8Array([0x92, encoding]));
     bin(text);
@@ -326,11 +478,10 @@ function pushSection(parts: Uint8Array[], [lengths, blocks, leafIndexes, hashes]
 /** Encodes a snapshot in one piece (synchronous, O(entries)). */
 export function encodeSnapshot(snapshot: StateSnapshot): Uint8Array {
   const parts: Uint8Array[] = [new Uint8Array([0x94]), pack(SNAPSHOT_VERSION), pack(snapshot.size)];
-  for (const map of [snapshot.heads, snapshot.idempotency]) {
-    const b = new ColumnBuilder();
-    cursorOf(map)(b, Number.POSITIVE_INFINITY);
-    pushSection(parts, b.section());
-  }
+  const b = new ColumnBuilder();
+  cursorOf(snapshot.heads)(b, Number.POSITIVE_INFINITY);
+  pushSection(parts, b.section());
+  pushFingerprints(parts, snapshot.idempotency);
   return Buffer.concat(parts);
 }
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IdempotencyWindow } from '../src/idempotency-window';
-import { ColumnBuilder } from '../src/state-snapshot';
+import { KeyFingerprinter } from '../src/key-fingerprint';
+import { FingerprintBuilder } from '../src/state-snapshot';
 
 const hashOf = (n: number): Uint8Array => {
   const h = new Uint8Array(32);
@@ -10,14 +11,29 @@ const hashOf = (n: number): Uint8Array => {
   return h;
 };
 
-/** The behaviour the log relies on: a FIFO map of the newest `capacity` keys. */
+/** The behaviour the log relies on: a FIFO map of the newest `capacity` keys (re-adds keep their place). */
 class Reference {
   readonly map = new Map<string, number>();
   constructor(readonly capacity: number) {}
   set(key: string, leafIndex: number): void {
-    this.map.delete(key);
     this.map.set(key, leafIndex);
     if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as string);
+  }
+}
+
+/** The window's entries, oldest first, matched to the reference's keys by fingerprint. */
+function expectSameAs(w: IdempotencyWindow, ref: Reference): void {
+  const columns = w.columns();
+  const fingerprinter = new KeyFingerprinter(w.salt);
+  const words = new Uint32Array(4);
+  const keys = [...ref.map.keys()];
+  expect(columns.leafIndexes.length).toBe(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    fingerprinter.fingerprint(keys[i]!, words, 0);
+    expect(Buffer.from(columns.fingerprints.subarray(i * 16, (i + 1) * 16))).toEqual(
+      Buffer.from(words.buffer),
+    );
+    expect(columns.leafIndexes[i]).toBe(ref.map.get(keys[i]!));
   }
 }
 
@@ -41,7 +57,7 @@ describe('IdempotencyWindow', () => {
             ref.set(key, leaf);
             expect(w.size).toBe(ref.map.size);
           }
-          expect([...w.entries()].map(([k, r]) => [k, r.leafIndex])).toEqual([...ref.map]);
+          expectSameAs(w, ref);
           for (let k = 0; k <= 60; k++) {
             const key = `t\u0000e${k}`;
             const want = ref.map.get(key);
@@ -56,6 +72,29 @@ describe('IdempotencyWindow', () => {
     );
   });
 
+  it('stays exact through long runs of evictions (probe runs shift back, never lose a key)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 500, max: 3000 }), fc.nat(), (capacity, seed) => {
+        const w = new IdempotencyWindow(capacity);
+        const ref = new Reference(capacity);
+        let s = seed;
+        for (let i = 0; i < capacity * 8; i++) {
+          s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+          const key = `tenant-${s % 7}\u0000${(s >>> 3) % (capacity * 3)}`;
+          w.set(key, i, hashOf(i));
+          ref.set(key, i);
+        }
+        expect(w.size).toBe(ref.map.size);
+        expectSameAs(w, ref);
+        for (let k = 0; k < capacity * 3; k += 7) {
+          const key = `tenant-${k % 7}\u0000${k}`;
+          expect(w.get(key)?.leafIndex).toBe(ref.map.get(key));
+        }
+      }),
+      { numRuns: 10 },
+    );
+  });
+
   it('returns copies: a result does not change when its slot is reused', () => {
     const w = new IdempotencyWindow(1);
     w.set('a', 1, hashOf(1));
@@ -66,18 +105,35 @@ describe('IdempotencyWindow', () => {
     expect(a.leafIndex).toBe(1);
   });
 
-  it('grows past its first allocation and rebuilds from entries (restart from a snapshot)', () => {
+  it('grows past its first allocation and rebuilds from its columns under the same salt (restart)', () => {
     const w = new IdempotencyWindow(5000);
     for (let i = 0; i < 6000; i++) w.set(`k${i}`, i, hashOf(i));
     expect(w.size).toBe(5000);
     expect(w.get('k999')).toBeUndefined();
-    const columns = new ColumnBuilder();
-    w.snapshotCursor()(columns, Number.POSITIVE_INFINITY);
-    const again = IdempotencyWindow.fromColumns(columns.columns(), 3000);
+    const again = IdempotencyWindow.fromColumns(w.columns(), 3000);
+    expect(again.salt).toEqual(w.salt);
     expect(again.size).toBe(3000);
     expect(again.get('k2999')).toBeUndefined();
-    expect(again.get('k5999')?.leafIndex).toBe(5999);
+    expect(again.get('k3000')?.leafIndex).toBe(3000);
+    expect(Buffer.from(again.get('k5999')!.leafHash)).toEqual(Buffer.from(hashOf(5999)));
+    // Another window salts its fingerprints differently: the columns are useless without the salt.
+    const other = new IdempotencyWindow(10);
+    other.set('k1', 1, hashOf(1));
+    expect(Buffer.from(other.columns().fingerprints)).not.toEqual(
+      Buffer.from(
+        IdempotencyWindow.fromColumns({ ...w.columns(), salt: other.salt }, 10).columns().fingerprints,
+      ),
+    );
     expect(() => new IdempotencyWindow(0)).toThrow(RangeError);
+    expect(() => new IdempotencyWindow(10, new Uint8Array(8))).toThrow('salt must be 16 bytes');
+  });
+
+  it('fingerprints keys of any length and text', () => {
+    const w = new IdempotencyWindow(10);
+    const keys = ['', 'é', '😀', '\ud800x', 'x'.repeat(10_000), `t\u0000${'é'.repeat(600)}`];
+    for (const [i, k] of keys.entries()) w.set(k, i, hashOf(i));
+    for (const [i, k] of keys.entries()) expect(w.get(k)?.leafIndex).toBe(i);
+    expect(w.has('x'.repeat(9_999))).toBe(false);
   });
 
   it('snapshots in slices while keys keep arriving: a FIFO run of consistent entries, none lost', () => {
@@ -93,27 +149,29 @@ describe('IdempotencyWindow', () => {
             next++;
           };
           for (let i = 0; i < 150; i++) add();
-          const atStart = new Set([...w.entries()].map(([k]) => k));
-          const sink = new ColumnBuilder();
+          const atStart = [...w.columns().leafIndexes].map((n) => n / 3);
+          const sink = new FingerprintBuilder();
           const cursor = w.snapshotCursor();
           let forgotten = 0;
           for (let round = 0; cursor(sink, slice); round++) {
             for (let i = 0; i < (arrivals[round] ?? 0); i++) add();
             forgotten = next - 100;
           }
-          const { keys, leafIndexes, hashes } = sink.columns();
-          const numbers = keys.map((k) => Number(k.slice(1)));
+          const { leafIndexes, hashes } = sink.columns(w.salt);
+          const numbers = [...leafIndexes].map((n) => n / 3);
           // Oldest first, each entry as stored, and every key held at the start that was not
           // forgotten before the cursor reached it.
-          for (let i = 0; i < keys.length; i++) {
+          for (let i = 0; i < numbers.length; i++) {
             if (i > 0) expect(numbers[i]).toBeGreaterThan(numbers[i - 1]!);
-            expect(leafIndexes[i]).toBe(numbers[i]! * 3);
             expect(Buffer.from(hashes.subarray(i * 32, (i + 1) * 32))).toEqual(
               Buffer.from(hashOf(numbers[i]!)),
             );
           }
-          const seen = new Set(keys);
-          for (const k of atStart) if (Number(k.slice(1)) >= forgotten) expect(seen.has(k)).toBe(true);
+          const seen = new Set(numbers);
+          for (const n of atStart) if (n >= forgotten) expect(seen.has(n)).toBe(true);
+          // What the cursor wrote rebuilds a window that finds those keys.
+          const back = IdempotencyWindow.fromColumns(sink.columns(w.salt), 100);
+          for (const n of numbers.slice(-100)) expect(back.get(`k${n}`)?.leafIndex).toBe(n * 3);
         },
       ),
     );

@@ -151,10 +151,14 @@ describe('ledger', () => {
     ]);
     expect(twice.map((r) => r.status)).toEqual(['stored', 'duplicate']);
     expect(twice[1]!.leaf_index).toBe(twice[0]!.leaf_index);
+    // An id the ledger assigned is a key too: a client retrying with it gets the original.
+    const [assigned] = await ledger.append([auditEvent(7)]);
     await ledger.close();
     ledger = await createLedger({ dir, ...FAST });
     const [afterRestart] = await ledger.append([e]);
     expect(afterRestart).toMatchObject({ status: 'duplicate', leaf_index: first!.leaf_index });
+    const [retried] = await ledger.append([{ ...auditEvent(7), event_id: assigned!.event_id }]);
+    expect(retried).toMatchObject({ status: 'duplicate', leaf_index: assigned!.leaf_index });
     await ledger.close();
   });
 

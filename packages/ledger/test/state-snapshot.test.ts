@@ -1,27 +1,71 @@
 import fc from 'fast-check';
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import { IdempotencyWindow } from '../src/idempotency-window';
 import {
   cursorOf,
   encodeSnapshot,
   encodeSnapshotSliced,
+  type FingerprintColumns,
   readSnapshot,
   type StateSnapshot,
   writeSnapshotBytes,
 } from '../src/state-snapshot';
 import { tempDir } from './helpers';
 
-function snapshotOf(heads: number, idem: number, seed: number): StateSnapshot {
-  const hash = (i: number) => Uint8Array.from({ length: 32 }, (_, j) => (i * 31 + j + seed) & 0xff);
+const hashOf = (i: number, seed: number) =>
+  Uint8Array.from({ length: 32 }, (_, j) => (i * 31 + j + seed) & 0xff);
+const idemKey = (i: number) => `t\u0000ev-${i}`;
+
+function snapshotOf(
+  heads: number,
+  idem: number,
+  seed: number,
+): { s: StateSnapshot; window: IdempotencyWindow } {
+  const window = new IdempotencyWindow(Math.max(1, idem));
+  for (let i = 0; i < idem; i++) window.set(idemKey(i), i * 2, hashOf(i + 7, seed));
   return {
-    size: heads + idem + seed,
-    heads: new Map(
-      Array.from({ length: heads }, (_, i) => [`t\u0000doc\u0000${i}`, { leafIndex: i, leafHash: hash(i) }]),
-    ),
-    idempotency: new Map(
-      Array.from({ length: idem }, (_, i) => [`t\u0000ev-${i}`, { leafIndex: i * 2, leafHash: hash(i + 7) }]),
-    ),
+    s: {
+      size: heads + idem + seed,
+      heads: new Map(
+        Array.from({ length: heads }, (_, i) => [
+          `t\u0000doc\u0000${i}`,
+          { leafIndex: i, leafHash: hashOf(i, seed) },
+        ]),
+      ),
+      idempotency: window.columns(),
+    },
+    window,
   };
+}
+
+const flatHeads = (m: StateSnapshot['heads']) =>
+  [...m].map(([k, v]) => `${k}/${v.leafIndex}/${Buffer.from(v.leafHash).toString('hex')}`).join('\n');
+const flatWindow = (c: FingerprintColumns) =>
+  [
+    c.salt,
+    c.fingerprints,
+    new Uint8Array(c.leafIndexes.buffer, c.leafIndexes.byteOffset, c.leafIndexes.byteLength),
+    c.hashes,
+  ]
+    .map((b) => Buffer.from(b).toString('hex'))
+    .join('/');
+
+/** Every key `0 … n-1` is found in the window read back, with its leaf index and hash. */
+function expectWindowHolds(
+  columns: FingerprintColumns,
+  n: number,
+  seed: number,
+  leafOf = (i: number) => i * 2,
+): void {
+  const w = IdempotencyWindow.fromColumns(columns, Math.max(1, n));
+  expect(w.size).toBe(n);
+  for (let i = 0; i < n; i++) {
+    const r = w.get(idemKey(i));
+    expect(r?.leafIndex).toBe(leafOf(i));
+    expect(Buffer.from(r!.leafHash)).toEqual(Buffer.from(hashOf(i + 7, seed)));
+  }
+  expect(w.has(idemKey(n))).toBe(false);
 }
 
 describe('state snapshot', () => {
@@ -32,9 +76,14 @@ describe('state snapshot', () => {
         fc.constantFrom(0, 1, 4096, 8193),
         fc.nat(255),
         async (heads, idem, seed) => {
-          const s = snapshotOf(heads, idem, seed);
+          const { s, window } = snapshotOf(heads, idem, seed);
           const { parts, busyMs } = await encodeSnapshotSliced(
-            { size: s.size, heads: cursorOf(s.heads), idempotency: cursorOf(s.idempotency) },
+            {
+              size: s.size,
+              heads: cursorOf(s.heads),
+              idempotency: window.snapshotCursor(),
+              salt: window.salt,
+            },
             512 + seed * 16,
           );
           expect(busyMs).toBeGreaterThanOrEqual(0);
@@ -42,37 +91,47 @@ describe('state snapshot', () => {
           await writeSnapshotBytes(dir, parts);
           const back = readSnapshot(dir)!;
           expect(back.size).toBe(s.size);
-          const flat = (m: StateSnapshot['heads']) =>
-            [...m]
-              .map(([k, v]) => `${k}/${v.leafIndex}/${Buffer.from(v.leafHash).toString('hex')}`)
-              .join('\n');
-          expect(flat(back.heads)).toBe(flat(s.heads));
-          expect(flat(back.idempotency)).toBe(flat(s.idempotency));
+          expect(flatHeads(back.heads)).toBe(flatHeads(s.heads));
+          expect(flatWindow(back.idempotency)).toBe(flatWindow(s.idempotency));
+          expectWindowHolds(back.idempotency, idem, seed);
           // One-piece encoding of the same snapshot reads back identically.
           const whole = tempDir();
           await writeSnapshotBytes(whole, encodeSnapshot(s));
           const again = readSnapshot(whole)!;
-          expect(flat(again.heads)).toBe(flat(back.heads));
-          expect(flat(again.idempotency)).toBe(flat(back.idempotency));
+          expect(flatHeads(again.heads)).toBe(flatHeads(back.heads));
+          expect(flatWindow(again.idempotency)).toBe(flatWindow(back.idempotency));
         },
       ),
       { numRuns: 12 },
     );
   });
 
-  it('reads version 1 snapshots (tuples) as written by earlier releases', async () => {
-    const s = snapshotOf(300, 700, 5);
-    const tuples = (m: StateSnapshot['heads']) => [...m].map(([k, v]) => [k, v.leafIndex, v.leafHash]);
-    const dir = tempDir();
-    await writeSnapshotBytes(dir, pack([1, s.size, tuples(s.heads), tuples(s.idempotency)]));
-    const back = readSnapshot(dir)!;
-    expect(back.size).toBe(s.size);
-    expect([...back.heads].map(([k, v]) => [k, v.leafIndex, Buffer.from(v.leafHash)])).toEqual(
-      [...s.heads].map(([k, v]) => [k, v.leafIndex, Buffer.from(v.leafHash)]),
+  it('reads version 1 (tuples) and version 2 (key text) snapshots as written by earlier releases', async () => {
+    const { s } = snapshotOf(300, 700, 5);
+    const keyed = Array.from({ length: 700 }, (_, i) => [idemKey(i), i * 2, hashOf(i + 7, 5)] as const);
+    const tuples = [...s.heads].map(([k, v]) => [k, v.leafIndex, v.leafHash]);
+    const v1 = tempDir();
+    await writeSnapshotBytes(v1, pack([1, s.size, tuples, keyed]));
+    // Version 2: the same columns for both maps (lengths, one latin1 block, f64 LE, hashes).
+    const section = (rows: readonly (readonly [string, number, Uint8Array])[]) => [
+      new Uint8Array(Uint32Array.from(rows.map(([k]) => k.length)).buffer),
+      [[1, Buffer.from(rows.map(([k]) => k).join(''), 'latin1')]],
+      new Uint8Array(Float64Array.from(rows.map(([, n]) => n)).buffer),
+      Buffer.concat(rows.map(([, , h]) => h)),
+    ];
+    const v2 = tempDir();
+    await writeSnapshotBytes(
+      v2,
+      pack([2, s.size, section(tuples as [string, number, Uint8Array][]), section(keyed)]),
     );
-    expect([...back.idempotency].map(([k, v]) => [k, v.leafIndex])).toEqual(
-      [...s.idempotency].map(([k, v]) => [k, v.leafIndex]),
-    );
+    for (const dir of [v1, v2]) {
+      const back = readSnapshot(dir)!;
+      expect(back.size).toBe(s.size);
+      expect(flatHeads(back.heads)).toBe(flatHeads(s.heads));
+      // Keys were fingerprinted under a fresh salt: every key is still found.
+      expect(back.idempotency.salt).not.toEqual(s.idempotency.salt);
+      expectWindowHolds(back.idempotency, 700, 5);
+    }
   });
 
   it('keeps keys of any text exact, lone surrogates included', async () => {
@@ -84,14 +143,15 @@ describe('state snapshot', () => {
       't\u0000doc\u0000\ud800x',
       '',
     ];
+    const window = new IdempotencyWindow(10);
     const s: StateSnapshot = {
       size: 5,
       heads: new Map(keys.map((k, i) => [k, { leafIndex: i, leafHash: hash }])),
-      idempotency: new Map(),
+      idempotency: window.columns(),
     };
     const dir = tempDir();
     const { parts } = await encodeSnapshotSliced(
-      { size: s.size, heads: cursorOf(s.heads), idempotency: cursorOf(s.idempotency) },
+      { size: s.size, heads: cursorOf(s.heads), idempotency: window.snapshotCursor(), salt: window.salt },
       2,
     );
     await writeSnapshotBytes(dir, parts);
@@ -101,29 +161,42 @@ describe('state snapshot', () => {
   it('keeps leaf indexes beyond 2^32 exact', async () => {
     const hash = new Uint8Array(32).fill(7);
     const big = [2 ** 32, 2 ** 32 + 1, 2 ** 53 - 1, 5 * 2 ** 40 + 123];
+    const window = new IdempotencyWindow(10);
+    for (const n of big) window.set(`i${n}`, n, hash);
     const s: StateSnapshot = {
       size: 2 ** 53 - 1,
       heads: new Map(big.map((n) => [`h${n}`, { leafIndex: n, leafHash: hash }])),
-      idempotency: new Map(big.map((n) => [`i${n}`, { leafIndex: n, leafHash: hash }])),
+      idempotency: window.columns(),
     };
     const dir = tempDir();
     await writeSnapshotBytes(dir, encodeSnapshot(s));
     const back = readSnapshot(dir)!;
     expect([...back.heads.values()].map((v) => v.leafIndex)).toEqual(big);
-    expect([...back.idempotency.values()].map((v) => v.leafIndex)).toEqual(big);
+    expect([...back.idempotency.leafIndexes]).toEqual(big);
+    const w = IdempotencyWindow.fromColumns(back.idempotency, 10);
+    for (const n of big) expect(w.get(`i${n}`)?.leafIndex).toBe(n);
   });
 
   it('refuses a snapshot of an unknown version, or with columns of different lengths', async () => {
     const dir = tempDir();
-    await writeSnapshotBytes(dir, pack([3, 0, [], []]));
-    expect(() => readSnapshot(dir)).toThrow('unsupported version 3');
+    await writeSnapshotBytes(dir, pack([4, 0, [], []]));
+    expect(() => readSnapshot(dir)).toThrow('unsupported version 4');
     const empty = [new Uint8Array(0), [], new Uint8Array(0), new Uint8Array(0)];
+    const window = (salt: number, fps: number, indexes: number, hashes: number) =>
+      [salt, fps, indexes, hashes].map((n) => new Uint8Array(n));
     const key = [[1, Buffer.from('k')]];
     await writeSnapshotBytes(
       dir,
-      pack([2, 1, [new Uint8Array(4), key, new Uint8Array(8), new Uint8Array(31)], empty]),
+      pack([3, 1, [new Uint8Array(4), key, new Uint8Array(8), new Uint8Array(31)], window(16, 0, 0, 0)]),
     );
     expect(() => readSnapshot(dir)).toThrow('heads: 4 length, 8 index and 31 hash bytes do not describe');
+    await writeSnapshotBytes(dir, pack([3, 1, empty, window(16, 16, 8, 31)]));
+    expect(() => readSnapshot(dir)).toThrow(
+      'idempotency: 16 salt, 16 fingerprint, 8 index and 31 hash bytes',
+    );
+    await writeSnapshotBytes(dir, pack([3, 1, empty, window(15, 16, 8, 32)]));
+    expect(() => readSnapshot(dir)).toThrow('idempotency: 15 salt');
+    // Version 2 key columns are still checked.
     const one = (lengths: number[], blocks: unknown[]) => [
       new Uint8Array(Uint32Array.from(lengths).buffer),
       blocks,
