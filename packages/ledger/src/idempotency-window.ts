@@ -100,7 +100,13 @@ export class IdempotencyWindow {
 
   /** The result remembered for `key` (a fresh copy of its hash), if held. */
   get(key: string): IdempotentResult | undefined {
-    const bucket = this.find(key);
+    this.fingerprinter.fingerprint(key, this.probe, 0);
+    return this.getFingerprint(this.probe, 0);
+  }
+
+  /** Like {@link IdempotencyWindow.get}, for a key whose fingerprint (under {@link salt}) is `words[at …]`. */
+  getFingerprint(words: Uint32Array, at: number): IdempotentResult | undefined {
+    const bucket = this.bucketOf(words, at);
     if (bucket < 0) return undefined;
     const slot = this.table[bucket]! - 1;
     return {
@@ -177,13 +183,8 @@ export class IdempotencyWindow {
     }
   }
 
-  private setFingerprint(
-    words: Uint32Array,
-    at: number,
-    leafIndex: number,
-    hash: Uint8Array,
-    offset: number,
-  ): void {
+  /** Like {@link IdempotencyWindow.set}, for a key whose fingerprint (under {@link salt}) is `words[at …]`. */
+  setFingerprint(words: Uint32Array, at: number, leafIndex: number, hash: Uint8Array, offset: number): void {
     const held = this.bucketOf(words, at);
     let slot: number;
     if (held >= 0) {

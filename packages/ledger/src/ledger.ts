@@ -140,6 +140,10 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
     unlock();
     throw error;
   }
+  // The worker fingerprints idempotency keys under each log's window salt.
+  worker?.useSalts(
+    [...routes].map(([retentionClass, logId]) => [retentionClass, writers.get(logId)!.idempotencySalt]),
+  );
   return new Ledger(options, keys, writers, routes, worker, unlock);
 }
 
@@ -232,6 +236,7 @@ export class Ledger {
     let receivedAt: number;
     let eventIds: string[] | undefined;
     let bodies: Uint8Array[] | undefined;
+    let fingerprints: Uint32Array | undefined;
     if (this.worker === undefined) {
       await this.preparer.loadSubjects(normalized);
       receivedAt = this.now();
@@ -241,7 +246,7 @@ export class Ledger {
       receivedAt = this.now();
       eventIds = new Array(normalized.length);
       for (let i = 0; i < normalized.length; i++) eventIds[i] = normalized[i]!.event_id ?? newEventId();
-      bodies = await this.worker.prepare(normalized, eventIds, receivedAt);
+      ({ bodies, fingerprints } = await this.worker.prepare(normalized, eventIds, receivedAt));
     }
     /** Position of a repeated client id in this batch → position of its first occurrence. */
     const repeats = new Map<number, number>();
@@ -256,7 +261,12 @@ export class Ledger {
       if (clientId !== undefined) {
         // Idempotency is per tenant (CONTRACT §1), not per log: a repeat routed to another
         // retention class is still the same event.
-        const dup = this.duplicateOf(writer, event.tenant_id, clientId);
+        const dup = this.duplicateOf(
+          writer,
+          event.tenant_id,
+          clientId,
+          fingerprints === undefined ? undefined : { words: fingerprints, at: i * 4 },
+        );
         if (dup !== undefined) {
           results[i] = dup;
           continue;
@@ -274,13 +284,24 @@ export class Ledger {
       if (bodies === undefined) {
         prepared = this.preparer.prepare(event, clientId ?? newEventId(), receivedAt);
       } else {
-        prepared = {
-          eventId: eventIds![i]!,
-          tenantId: event.tenant_id,
-          entityKey: entityKeyOf(event.tenant_id, event.resource.type, event.resource.id),
-          occurredAt: event.occurred_at,
-          body: bodies[i]!,
-        };
+        prepared =
+          fingerprints === undefined
+            ? {
+                eventId: eventIds![i]!,
+                tenantId: event.tenant_id,
+                entityKey: entityKeyOf(event.tenant_id, event.resource.type, event.resource.id),
+                occurredAt: event.occurred_at,
+                body: bodies[i]!,
+              }
+            : {
+                eventId: eventIds![i]!,
+                tenantId: event.tenant_id,
+                entityKey: entityKeyOf(event.tenant_id, event.resource.type, event.resource.id),
+                occurredAt: event.occurred_at,
+                body: bodies[i]!,
+                keyFingerprints: fingerprints,
+                keyFingerprintAt: i * 4,
+              };
       }
       const eventId = prepared.eventId;
       let group = perLog.get(writer);
@@ -345,8 +366,10 @@ export class Ledger {
     routed: LogWriter,
     tenantId: string,
     eventId: string,
+    /** The key's fingerprint under the routed log's salt (other logs salt differently). */
+    fingerprint: { readonly words: Uint32Array; readonly at: number } | undefined,
   ): Promise<AppendResult> | AppendResult | undefined {
-    const own = routed.duplicateOf(tenantId, eventId);
+    const own = routed.duplicateOf(tenantId, eventId, fingerprint);
     if (own !== undefined || this.writers.size === 1) return own;
     for (const w of this.writers.values()) {
       if (w === routed) continue;

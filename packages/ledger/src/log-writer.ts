@@ -551,13 +551,20 @@ export class LogWriter {
   /**
    * Looks up an idempotency key: the original result when known (durable or in flight).
    */
-  duplicateOf(tenantId: string, eventId: string): Promise<AppendResult> | AppendResult | undefined {
+  duplicateOf(
+    tenantId: string,
+    eventId: string,
+    fingerprint?: { readonly words: Uint32Array; readonly at: number },
+  ): Promise<AppendResult> | AppendResult | undefined {
     const key = `${tenantId}\u0000${eventId}`;
     const pending = this.pendingIdem.get(key);
     if (pending !== undefined) {
       return pending.append.promise.then((r) => ({ ...r[pending.index]!, status: 'duplicate' as const }));
     }
-    const done = this.idempotency.get(key);
+    const done =
+      fingerprint === undefined
+        ? this.idempotency.get(key)
+        : this.idempotency.getFingerprint(fingerprint.words, fingerprint.at);
     if (done === undefined) return undefined;
     return this.result(eventId, done.leafIndex, done.leafHash, 'duplicate');
   }
@@ -800,7 +807,16 @@ export class LogWriter {
         'stored',
       );
       if (item.idemKey !== undefined) {
-        this.idempotency.set(item.idemKey, leafIndex, flatHashes, i * HASH_BYTES);
+        const fps = item.prepared.keyFingerprints;
+        if (fps === undefined) this.idempotency.set(item.idemKey, leafIndex, flatHashes, i * HASH_BYTES);
+        else
+          this.idempotency.setFingerprint(
+            fps,
+            item.prepared.keyFingerprintAt!,
+            leafIndex,
+            flatHashes,
+            i * HASH_BYTES,
+          );
         this.pendingIdem.delete(item.idemKey);
       }
       item.append.settle(item.index, r);
@@ -1196,6 +1212,11 @@ export class LogWriter {
   /** Segment store statistics (fsync latency etc.). */
   storeStats(): ReturnType<SegmentStore['stats']> {
     return this.store.stats();
+  }
+
+  /** Salt of this log's idempotency-window fingerprints. */
+  get idempotencySalt(): Uint8Array {
+    return this.idempotency.salt;
   }
 
   /** Queue depth. */

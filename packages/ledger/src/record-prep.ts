@@ -51,6 +51,13 @@ export interface PreparedRecord {
   readonly entityKey: string;
   readonly occurredAt: number;
   readonly body: Uint8Array;
+  /**
+   * When prepared in the worker: the fingerprint of `tenant_id "\0" event_id` under the salt of
+   * its log's idempotency window, at words `keyFingerprintAt …` of this array (shared by the
+   * records of one append). Otherwise the writer computes it.
+   */
+  readonly keyFingerprints?: Uint32Array;
+  readonly keyFingerprintAt?: number;
 }
 
 /** What sealing needs per subject: its field sealer, key id and blind token (deterministic). */

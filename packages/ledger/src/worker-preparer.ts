@@ -122,15 +122,26 @@ export class WorkerPreparer {
   }
 
   /**
+   * From now on, answers carry each event's idempotency-key fingerprint under the salt of its
+   * retention class's log (`salts`: retention class → the log window's salt). Call before the
+   * first {@link WorkerPreparer.prepare}.
+   */
+  useSalts(salts: readonly (readonly [string, Uint8Array])[]): void {
+    this.check();
+    this.worker.postMessage({ type: 'salts', salts } satisfies PrepareRequest);
+  }
+
+  /**
    * Prepares the record bodies of `events` (with `eventIds[i]` and one receive time) in the worker.
-   * @returns one body per event, views of one buffer, in input order.
+   * @returns one body per event, views of one buffer, in input order; and once salts were given
+   * (see {@link WorkerPreparer.useSalts}) the events' key fingerprints, four words each.
    * @throws {LedgerError} `FAILED` when the worker crashed or failed the request; `CLOSED`.
    */
   async prepare(
     events: readonly NormalizedEvent[],
     eventIds: readonly string[],
     receivedAt: number,
-  ): Promise<Uint8Array[]> {
+  ): Promise<{ bodies: Uint8Array[]; fingerprints: Uint32Array | undefined }> {
     this.check();
     // Load keys of subjects new to the worker. Repeat: a concurrent append may have evicted one of
     // ours from `known` while we waited for the key store.
@@ -198,7 +209,7 @@ export class WorkerPreparer {
     const bodies: Uint8Array[] = new Array(n);
     for (let i = 0; i < n; i++)
       bodies[i] = new Uint8Array(answer.bodies, offsets[i]!, offsets[i + 1]! - offsets[i]!);
-    return bodies;
+    return { bodies, fingerprints: answer.fingerprints };
   }
 
   /**

@@ -160,6 +160,16 @@ describe('ledger', () => {
     const [retried] = await ledger.append([{ ...auditEvent(7), event_id: assigned!.event_id }]);
     expect(retried).toMatchObject({ status: 'duplicate', leaf_index: assigned!.leaf_index });
     await ledger.close();
+    // Keys fingerprinted in the worker are found by the in-thread path (same salt, same hash),
+    // and the other way round.
+    ledger = await createLedger({ dir, ...FAST, prepareWorkers: 0 });
+    expect((await ledger.append([e]))[0]!.status).toBe('duplicate');
+    const [inThread] = await ledger.append([{ ...auditEvent(8), event_id: 'in-thread-1' }]);
+    await ledger.close();
+    ledger = await createLedger({ dir, ...FAST });
+    const [fromWorker] = await ledger.append([{ ...auditEvent(8), event_id: 'in-thread-1' }]);
+    expect(fromWorker).toMatchObject({ status: 'duplicate', leaf_index: inThread!.leaf_index });
+    await ledger.close();
   });
 
   it('stores one copy when the same client event_id arrives in two concurrent appends', async () => {

@@ -18,6 +18,7 @@ import {
   RecordPreparer,
   subjectIdOf,
 } from '../src/index';
+import { KeyFingerprinter, newSalt } from '../src/key-fingerprint';
 import { WorkerPreparer } from '../src/worker-preparer';
 import { auditEvent, tempDir } from './helpers';
 
@@ -49,7 +50,9 @@ describe('prepare worker', () => {
       // Two requests: the second reuses the keys the worker received with the first.
       const first = await worker.prepare(events.slice(0, 150), eventIds.slice(0, 150), receivedAt);
       const second = await worker.prepare(events.slice(150), eventIds.slice(150), receivedAt);
-      const remote = [...first, ...second];
+      // No salts sent: no fingerprints (the writer computes them).
+      expect(first.fingerprints).toBeUndefined();
+      const remote = [...first.bodies, ...second.bodies];
       expect(remote).toHaveLength(events.length);
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!;
@@ -117,7 +120,7 @@ describe('prepare worker', () => {
           const events = v.events;
           const ids = events.map((_, i) => `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`);
           await local.loadSubjects(events);
-          const remote = await worker.prepare(events, ids, 1_795_428_123_456);
+          const remote = (await worker.prepare(events, ids, 1_795_428_123_456)).bodies;
           for (let i = 0; i < events.length; i++) {
             const a = local.prepare(events[i]!, ids[i]!, 1_795_428_123_456).body;
             const b = remote[i]!;
@@ -136,10 +139,13 @@ describe('prepare worker', () => {
     }
   });
 
-  it('sends requests made while one is in flight together, each answered with its own bodies', async () => {
+  it('sends requests made while one is in flight together, each answered with its own bodies and key fingerprints', async () => {
     const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
     const worker = await WorkerPreparer.start(keys);
     try {
+      const salt = newSalt();
+      worker.useSalts([['default', salt]]);
+      const mainSide = new KeyFingerprinter(salt);
       const events = normalize(Array.from({ length: 120 }, (_, i) => auditEvent(i)));
       const calls = Array.from({ length: 40 }, (_, c) =>
         worker.prepare(
@@ -149,12 +155,18 @@ describe('prepare worker', () => {
         ),
       );
       const answers = await Promise.all(calls);
-      answers.forEach((bodies, c) => {
+      const want = new Uint32Array(4);
+      for (const [c, { bodies, fingerprints }] of answers.entries()) {
         expect(bodies.map((b) => decodeRecord(assembleRecord(null, b)).event_id)).toEqual(
           [0, 1, 2].map((k) => `call-${c}-${k}`),
         );
         expect(decodeRecord(assembleRecord(null, bodies[0]!)).received_at).toBe(1_795_428_000_000 + c);
-      });
+        // The worker's fingerprints are the ones the writer's window computes for the same keys.
+        for (let k = 0; k < 3; k++) {
+          mainSide.fingerprint(`${events[c * 3 + k]!.tenant_id}\u0000call-${c}-${k}`, want, 0);
+          expect([...fingerprints!.subarray(k * 4, k * 4 + 4)]).toEqual([...want]);
+        }
+      }
       const { prepareRequests, prepareMessages } = worker.stats();
       expect(prepareRequests).toBe(40);
       // The first goes alone; the others queue behind it and go in one or a few batches.
@@ -173,7 +185,7 @@ describe('prepare worker', () => {
       const events = normalize([auditEvent(1)]);
       await worker.prepare(events, ['e1'], 1_795_428_000_000);
       worker.forget(subjectIdOf(events[0]!.tenant_id, events[0]!.actor.id));
-      const [body] = await worker.prepare(events, ['e2'], 1_795_428_000_000);
+      const [body] = (await worker.prepare(events, ['e2'], 1_795_428_000_000)).bodies;
       expect(decodeRecord(assembleRecord(null, body!)).event_id).toBe('e2');
     } finally {
       await worker.close();
