@@ -125,17 +125,18 @@ export class IdempotencyWindow {
   }
 
   /**
-   * A cursor adding the held entries, oldest first, to a snapshot without an object per entry.
-   * Keys added between calls are added too (they are the newest); keys forgotten meanwhile are
-   * skipped.
+   * A cursor adding the entries held now, oldest first, to a snapshot without an object per entry
+   * (copied as ranges). Keys forgotten between calls are skipped; keys added after this call are
+   * not added (a restart replays their records), so a snapshot holds at most {@link size} entries.
    */
   snapshotCursor(): FingerprintCursor {
     let next = this.added - this.count;
+    const end = this.added;
     return (sink, max) => {
       const first = this.added - this.count;
       if (next < first) next = first;
       const slots = this.leafIndexes.length;
-      let left = Math.min(max, this.added - next);
+      let left = Math.min(max, end - next);
       // At most two runs of consecutive slots (the ring may wrap): copied as ranges.
       while (left > 0) {
         let slot = this.oldest + (next - first);
@@ -145,7 +146,7 @@ export class IdempotencyWindow {
         next += run;
         left -= run;
       }
-      return next < this.added;
+      return next < end;
     };
   }
 

@@ -889,8 +889,9 @@ export class LogWriter {
             {
               size,
               heads: this.headsAsOf(overrides, journal),
-              // Entries join in onDurable (durable records only) and leave oldest first: whatever
-              // the slices see is a valid window; replay after `size` re-adds the rest.
+              // Entries join in onDurable (durable records only) and leave oldest first: the ones
+              // held when encoding starts, less those forgotten meanwhile, are a valid window;
+              // replay after `size` re-adds the rest.
               idempotency: this.idempotency.snapshotCursor(),
               salt: this.idempotency.salt,
               windowSize: this.idempotency.size,

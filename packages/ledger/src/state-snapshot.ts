@@ -303,9 +303,11 @@ export class FingerprintBuilder {
   /** @param expected - entries to make room for at once (more still fit: the arrays grow). */
   constructor(expected = 1024) {
     const n = Math.max(16, expected);
-    this.fingerprints = new Uint32Array(n * (FINGERPRINT_BYTES / 4));
-    this.leafIndexes = new Float64Array(n);
-    this.hashes = new Uint8Array(n * HASH_BYTES);
+    // Not zero-filled (only entries added are ever read): for a full window that is ~56 MB the
+    // snapshot would otherwise clear in one synchronous stretch; pages are touched slice by slice.
+    this.fingerprints = new Uint32Array(uninitialized(n * FINGERPRINT_BYTES));
+    this.leafIndexes = new Float64Array(uninitialized(n * 8));
+    this.hashes = new Uint8Array(uninitialized(n * HASH_BYTES));
   }
 
   /** Entries added. */
@@ -351,6 +353,11 @@ export class FingerprintBuilder {
     this.leafIndexes = grown(this.leafIndexes, n);
     this.hashes = grown(this.hashes, n * HASH_BYTES);
   }
+}
+
+/** A fresh, not zero-filled ArrayBuffer of `bytes` bytes (its own, offset 0: any alignment works). */
+function uninitialized(bytes: number): ArrayBuffer {
+  return Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
 }
 
 /** A copy of `array` with room for `length` elements (the rest zero). */
