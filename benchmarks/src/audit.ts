@@ -49,6 +49,12 @@ export interface AuditOptions {
   readonly cpuProfile?: string;
   /** Skip the pino baseline. */
   readonly skipPino?: boolean;
+  /**
+   * Events appended before phase 1, untimed (default 0): a log that has run for a while — full
+   * idempotency window (1,000,000 keys by default), entity heads of every resource, snapshots of
+   * that size.
+   */
+  readonly prefill?: number;
 }
 
 /** The paced phase. */
@@ -153,6 +159,10 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     const coldSeconds = (performance.now() - coldStart) / 1000;
 
     const supply = new EventSupply(pool);
+    if ((options.prefill ?? 0) > 0) {
+      await saturate(ledger, supply, options.prefill!, concurrency, appendBatch, []);
+      supply.bytes = 0;
+    }
     const callLatencies: number[] = [];
     const profile = await startProfile(options.cpuProfile);
     const start = performance.now();

@@ -4,7 +4,9 @@
  *
  * Usage: node --conditions=@sealog/source --import tsx benchmarks/src/bench-audit.ts
  *   [--events N] [--concurrency C] [--append-batch N] [--paced-seconds S] [--paced-rate R]
- *   [--no-pino] [--json FILE]
+ *   [--no-pino] [--prefill N] [--json FILE]
+ *   (--prefill: append N events first, untimed — e.g. 1000000 fills the idempotency window, as in a
+ *   log that has run for a while)
  *   (--paced-rate: events/s of the paced phase; default half the saturated rate of this run)
  *   [--cpu-profile FILE.cpuprofile]   (profiles the saturation phase only)
  */
@@ -28,6 +30,7 @@ const args = parseArgs(process.argv.slice(2), {
   'paced-seconds': 'value',
   'paced-rate': 'value',
   'no-pino': 'flag',
+  prefill: 'value',
   'cpu-profile': 'value',
   json: 'value',
 });
@@ -38,6 +41,7 @@ const r = await runAudit({
   pacedSeconds: intArg(args, 'paced-seconds', 3, 0),
   ...(args.has('paced-rate') ? { pacedRate: intArg(args, 'paced-rate', 1, 1) } : {}),
   skipPino: args.has('no-pino'),
+  prefill: intArg(args, 'prefill', 0, 0),
   ...(args.has('cpu-profile') ? { cpuProfile: stringArg(args, 'cpu-profile')! } : {}),
 });
 const l = r.latency_ms;
@@ -50,6 +54,8 @@ const rows: [string, string][] = [
     `median ${formatMs(l.p50)}, p99 ${formatMs(l.p99)}, max ${formatMs(l.max)}`,
   ],
 ];
+const prefill = intArg(args, 'prefill', 0, 0);
+if (prefill > 0) rows.push(['Appended first (untimed)', `${formatInt(prefill)} events`]);
 rows.push([
   `New subjects (${formatInt(r.new_subjects.events)} events, 1 key file each)`,
   `${formatInt(r.new_subjects.events_per_sec)} events/s (${r.new_subjects.seconds.toFixed(2)} s, not in the above)`,
