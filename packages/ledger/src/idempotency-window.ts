@@ -32,6 +32,8 @@ const WORDS = FINGERPRINT_BYTES / 4;
 
 /** Keys remembered per log unless configured otherwise. */
 export const DEFAULT_IDEMPOTENCY_WINDOW = 1_000_000;
+/** The largest window (its table is a typed array of twice as many 32-bit buckets). */
+export const MAX_IDEMPOTENCY_WINDOW: number = 2 ** 30;
 
 /** See module doc. */
 export class IdempotencyWindow {
@@ -57,8 +59,10 @@ export class IdempotencyWindow {
    * @param salt - the fingerprints' salt (from a snapshot); a fresh random one by default.
    */
   constructor(capacity: number, salt: Uint8Array = newSalt()) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > 2 ** 30) {
-      throw new RangeError(`idempotency window: capacity must be an integer in 1…2^30, got ${capacity}`);
+    if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > MAX_IDEMPOTENCY_WINDOW) {
+      throw new RangeError(
+        `idempotency window: capacity must be an integer in 1…${MAX_IDEMPOTENCY_WINDOW}, got ${capacity}`,
+      );
     }
     this.capacity = capacity;
     this.fingerprinter = new KeyFingerprinter(salt);

@@ -12,6 +12,7 @@ import type { Keyring } from '@sealog/crypto-envelope';
 import { lockDataDir } from './dir-lock';
 import { LedgerError, type LedgerIssue } from './errors';
 import { newEventId } from './event-id';
+import { MAX_IDEMPOTENCY_WINDOW } from './idempotency-window';
 import { LedgerKeys, subjectStoreIdOfToken } from './ledger-keys';
 import { type AppendResult, LogWriter, type LogWriterOptions, type ReadRecord } from './log-writer';
 import { entityKeyOf, type PreparedRecord, RecordPreparer, subjectIdOf } from './record-prep';
@@ -81,6 +82,16 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   const prepareWorkers = options.prepareWorkers ?? 1;
   if (prepareWorkers !== 0 && prepareWorkers !== 1) {
     throw new LedgerError('BAD_ARGUMENT', `prepareWorkers must be 0 or 1, got ${String(prepareWorkers)}`);
+  }
+  const windowSize = options.idempotencyWindow;
+  if (
+    windowSize !== undefined &&
+    (!Number.isSafeInteger(windowSize) || windowSize < 1 || windowSize > MAX_IDEMPOTENCY_WINDOW)
+  ) {
+    throw new LedgerError(
+      'BAD_ARGUMENT',
+      `idempotencyWindow must be an integer in 1…${MAX_IDEMPOTENCY_WINDOW}, got ${String(windowSize)}`,
+    );
   }
   const seen = new Set<string>();
   const routes = new Map<string, string>();

@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePersonal } from '@sealog/codec';
 import { openCheckpoint, parseIntegrity } from '@sealog/crypto-envelope';
@@ -169,6 +169,26 @@ describe('ledger', () => {
     ledger = await createLedger({ dir, ...FAST });
     const [fromWorker] = await ledger.append([{ ...auditEvent(8), event_id: 'in-thread-1' }]);
     expect(fromWorker).toMatchObject({ status: 'duplicate', leaf_index: inThread!.leaf_index });
+    await ledger.close();
+  });
+
+  it('refuses an idempotency window that is not an integer in 1…2^30, before touching the data dir', async () => {
+    const dir = tempDir();
+    for (const idempotencyWindow of [0, -1, 1.5, 2 ** 30 + 1, Number.NaN]) {
+      await expect(createLedger({ dir, ...FAST, idempotencyWindow })).rejects.toMatchObject({
+        code: 'BAD_ARGUMENT',
+        message: expect.stringMatching(/^idempotencyWindow must be an integer/),
+      });
+    }
+    expect(readdirSync(dir)).toEqual([]);
+    // A window of one key still answers the newest repeat.
+    const ledger = await createLedger({ dir, ...FAST, idempotencyWindow: 1 });
+    const [a] = await ledger.append([auditEvent(1, { event_id: 'one' })]);
+    await ledger.append([auditEvent(2, { event_id: 'two' })]);
+    expect((await ledger.append([auditEvent(2, { event_id: 'two' })]))[0]!.status).toBe('duplicate');
+    const [again] = await ledger.append([auditEvent(1, { event_id: 'one' })]);
+    expect(again!.status).toBe('stored');
+    expect(again!.leaf_index).not.toBe(a!.leaf_index);
     await ledger.close();
   });
 
