@@ -196,7 +196,7 @@ const CONFIG_FILE_SCHEMA = {
         segment_bytes: int(4096, 4 * 1024 ** 3),
         checkpoint_interval_ms: int(10, 3_600_000),
         prepare_workers: { enum: [0, 1] },
-        idempotency_window: int(0, 100_000_000),
+        idempotency_window: int(1, 100_000_000),
         read_cache_mb: int(0, 64 * 1024),
       },
     },

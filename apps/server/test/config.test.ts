@@ -45,6 +45,10 @@ describe('config file', () => {
     expect(() => resolveServeConfig({ config: wrong }, {})).toThrow(
       /\/port: must be integer; \/ledger\/batch_max_records: must be >= 1/,
     );
+    const noWindow = configFile('e.json', { ledger: { idempotency_window: 0 } });
+    expect(() => resolveServeConfig({ config: noWindow }, {})).toThrow(
+      /\/ledger\/idempotency_window: must be >= 1/,
+    );
     const bad = configFile('d.json', '{"port": 1,');
     expect(() => resolveServeConfig({ config: bad }, {})).toThrow(/not valid JSON/);
     expect(() => resolveServeConfig({ config: join(dir, 'missing.json') }, {})).toThrow(/ENOENT/);
