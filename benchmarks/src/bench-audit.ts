@@ -34,6 +34,7 @@ const args = parseArgs(process.argv.slice(2), {
   'cpu-profile': 'value',
   json: 'value',
 });
+const prefill = intArg(args, 'prefill', 0, 0);
 const r = await runAudit({
   events: intArg(args, 'events', 1_000_000),
   concurrency: intArg(args, 'concurrency', 8),
@@ -41,7 +42,7 @@ const r = await runAudit({
   pacedSeconds: intArg(args, 'paced-seconds', 3, 0),
   ...(args.has('paced-rate') ? { pacedRate: intArg(args, 'paced-rate', 1, 1) } : {}),
   skipPino: args.has('no-pino'),
-  prefill: intArg(args, 'prefill', 0, 0),
+  prefill,
   ...(args.has('cpu-profile') ? { cpuProfile: stringArg(args, 'cpu-profile')! } : {}),
 });
 const l = r.latency_ms;
@@ -54,7 +55,6 @@ const rows: [string, string][] = [
     `median ${formatMs(l.p50)}, p99 ${formatMs(l.p99)}, max ${formatMs(l.max)}`,
   ],
 ];
-const prefill = intArg(args, 'prefill', 0, 0);
 if (prefill > 0) rows.push(['Appended first (untimed)', `${formatInt(prefill)} events`]);
 rows.push([
   `New subjects (${formatInt(r.new_subjects.events)} events, 1 key file each)`,

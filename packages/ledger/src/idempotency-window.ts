@@ -32,8 +32,11 @@ const WORDS = FINGERPRINT_BYTES / 4;
 
 /** Keys remembered per log unless configured otherwise. */
 export const DEFAULT_IDEMPOTENCY_WINDOW = 1_000_000;
-/** The largest window (its table is a typed array of twice as many 32-bit buckets). */
-export const MAX_IDEMPOTENCY_WINDOW: number = 2 ** 30;
+/**
+ * The largest window: its hashes are one typed array of 32 bytes per slot, and Node 20 caps a
+ * typed array at 2^32 elements.
+ */
+export const MAX_IDEMPOTENCY_WINDOW: number = 2 ** 27;
 
 /** See module doc. */
 export class IdempotencyWindow {

@@ -12,6 +12,9 @@
  * event ids from searching for colliding ids or crowding one bucket of the hash table, since the
  * fingerprints they would need to collide are unknown to them. SHA-256 is the one hash we already
  * trust; `crypto.hash` does it in one native call (~1–2 µs per key here).
+ *
+ * Keys must be well-formed text: UTF-8 turns every lone surrogate into U+FFFD, so keys that differ
+ * only there share a fingerprint. The ledger's keys are ASCII (validated tenant and event ids).
  */
 import { hash, randomBytes } from 'node:crypto';
 

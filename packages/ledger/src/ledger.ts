@@ -144,6 +144,10 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
         }),
       );
     }
+    // The worker fingerprints idempotency keys under each log's window salt.
+    worker?.useSalts(
+      [...routes].map(([retentionClass, logId]) => [retentionClass, writers.get(logId)!.idempotencySalt]),
+    );
   } catch (error) {
     for (const w of writers.values()) await w.close().catch(() => {});
     await worker?.close().catch(() => {});
@@ -151,10 +155,6 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
     unlock();
     throw error;
   }
-  // The worker fingerprints idempotency keys under each log's window salt.
-  worker?.useSalts(
-    [...routes].map(([retentionClass, logId]) => [retentionClass, writers.get(logId)!.idempotencySalt]),
-  );
   return new Ledger(options, keys, writers, routes, worker, unlock);
 }
 

@@ -168,14 +168,9 @@ class PrepareState {
     // One buffer for the whole append: one transfer, no per-record messages.
     const bodies = new Uint8Array(total);
     for (let i = 0; i < n; i++) bodies.set(parts[i]!, offsets[i]!);
+    const fingerprints = this.fingerprints(events, request.eventIds);
     for (const subjectId of request.drop) this.sealings.delete(subjectId);
-    return {
-      type: 'prepared',
-      id: request.id,
-      bodies: bodies.buffer,
-      offsets,
-      fingerprints: this.fingerprints(events, request.eventIds),
-    };
+    return { type: 'prepared', id: request.id, bodies: bodies.buffer, offsets, fingerprints };
   }
 
   /** The events' idempotency-key fingerprints (hashing here keeps ~2 µs per event off the main thread). */

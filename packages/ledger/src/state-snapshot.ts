@@ -106,10 +106,14 @@ export function readSnapshotColumns(dir: string): SnapshotFile | undefined {
     };
   }
   if (version !== SNAPSHOT_VERSION) throw new Error(`state snapshot: unsupported version ${version}`);
+  const window = value[3];
+  if (!Array.isArray(window) || window.length !== 4 || !window.every((c) => c instanceof Uint8Array)) {
+    throw new Error('state snapshot: idempotency: expected an array of 4 byte strings');
+  }
   return {
     size,
     heads: columnsOfSection(value[2] as StoredSection, 'heads'),
-    idempotency: fingerprintColumnsOf(value[3] as StoredFingerprints),
+    idempotency: fingerprintColumnsOf(window as StoredFingerprints),
   };
 }
 

@@ -196,6 +196,12 @@ describe('state snapshot', () => {
     );
     await writeSnapshotBytes(dir, pack([3, 1, empty, window(15, 16, 8, 32)]));
     expect(() => readSnapshot(dir)).toThrow('idempotency: 15 salt');
+    for (const malformed of [[], [1, 2, 3, 4], window(16, 0, 0, 0).slice(1), 'x']) {
+      await writeSnapshotBytes(dir, pack([3, 1, empty, malformed]));
+      expect(() => readSnapshot(dir)).toThrow(
+        'state snapshot: idempotency: expected an array of 4 byte strings',
+      );
+    }
     // Version 2 key columns are still checked.
     const one = (lengths: number[], blocks: unknown[]) => [
       new Uint8Array(Uint32Array.from(lengths).buffer),
