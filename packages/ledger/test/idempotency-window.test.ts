@@ -116,6 +116,14 @@ describe('IdempotencyWindow', () => {
     expect(again.get('k2999')).toBeUndefined();
     expect(again.get('k3000')?.leafIndex).toBe(3000);
     expect(Buffer.from(again.get('k5999')!.leafHash)).toEqual(Buffer.from(hashOf(5999)));
+    // Fingerprint bytes at an odd offset (as a msgpack byte string may be) read the same.
+    const c = w.columns();
+    const odd = new Uint8Array(c.fingerprints.length + 1).subarray(1);
+    odd.set(c.fingerprints);
+    const unaligned = IdempotencyWindow.fromColumns({ ...c, fingerprints: odd }, 5000);
+    expect(unaligned.size).toBe(5000);
+    expect(unaligned.get('k1000')?.leafIndex).toBe(1000);
+    expect(unaligned.get('k5999')?.leafIndex).toBe(5999);
     // Another window salts its fingerprints differently: the columns are useless without the salt.
     const other = new IdempotencyWindow(10);
     other.set('k1', 1, hashOf(1));
