@@ -102,7 +102,8 @@ export class IdempotencyWindow {
 
   /** Whether `key` is held. */
   has(key: string): boolean {
-    return this.find(key) >= 0;
+    this.fingerprinter.fingerprint(key, this.probe, 0);
+    return this.bucketOf(this.probe, 0) >= 0;
   }
 
   /** The result remembered for `key` (a fresh copy of its hash), if held. */
@@ -162,12 +163,6 @@ export class IdempotencyWindow {
     const sink = new FingerprintBuilder(this.count);
     this.snapshotCursor()(sink, Number.POSITIVE_INFINITY);
     return sink.columns(this.salt);
-  }
-
-  /** Bucket of `key`, or -1. */
-  private find(key: string): number {
-    this.fingerprinter.fingerprint(key, this.probe, 0);
-    return this.bucketOf(this.probe, 0);
   }
 
   /** Bucket holding the fingerprint at `words[at…]`, or -1. */

@@ -23,6 +23,14 @@ export const FINGERPRINT_BYTES = 16;
 /** Bytes of a window's salt. */
 export const SALT_BYTES = 16;
 
+/**
+ * The idempotency key of an event: `tenant_id "\0" event_id` (one event id per tenant). Every
+ * place that fingerprints or looks up keys — writer, worker, restart — must build it this way.
+ */
+export function idempotencyKey(tenantId: string, eventId: string): string {
+  return `${tenantId}\u0000${eventId}`;
+}
+
 /** A fresh random salt. */
 export function newSalt(): Uint8Array {
   return new Uint8Array(randomBytes(SALT_BYTES));

@@ -13,6 +13,7 @@ import { lockDataDir } from './dir-lock';
 import { LedgerError, type LedgerIssue } from './errors';
 import { newEventId } from './event-id';
 import { MAX_IDEMPOTENCY_WINDOW } from './idempotency-window';
+import { idempotencyKey } from './key-fingerprint';
 import { LedgerKeys, subjectStoreIdOfToken } from './ledger-keys';
 import { type AppendResult, LogWriter, type LogWriterOptions, type ReadRecord } from './log-writer';
 import { entityKeyOf, type PreparedRecord, RecordPreparer, subjectIdOf } from './record-prep';
@@ -283,7 +284,7 @@ export class Ledger {
           continue;
         }
         // The same id twice in one batch: the second is a duplicate of the first.
-        const key = `${event.tenant_id}\u0000${clientId}`;
+        const key = idempotencyKey(event.tenant_id, clientId);
         const first = batchIds.get(key);
         if (first !== undefined) {
           repeats.set(i, first);
@@ -321,7 +322,7 @@ export class Ledger {
         perLog.set(writer, group);
       }
       group.records.push(prepared);
-      group.keys.push(`${event.tenant_id}\u0000${eventId}`);
+      group.keys.push(idempotencyKey(event.tenant_id, eventId));
       group.positions.push(i);
     }
     const durable: { positions: number[]; done: Promise<AppendResult[]> }[] = [];

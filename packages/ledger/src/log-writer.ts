@@ -50,8 +50,9 @@ import { LedgerError } from './errors';
 import { type FrameFinisher, InThreadFinisher } from './frame-finish';
 import { openStoredFrame, scratchFor } from './frame-reader';
 import { DEFAULT_IDEMPOTENCY_WINDOW, IdempotencyWindow } from './idempotency-window';
+import { idempotencyKey } from './key-fingerprint';
 import { type CachedLeaf, copyLeaf, copyLeafHash, ReadCache, RecentFrames } from './read-cache';
-import type { PreparedRecord } from './record-prep';
+import { entityKeyOf, type PreparedRecord } from './record-prep';
 import {
   encodeSnapshotSliced,
   readSnapshotColumns,
@@ -472,8 +473,12 @@ export class LogWriter {
             if (leafIndex >= tree.size) hashes.push(leafHash);
             if (leafIndex >= snapshotSize) {
               const rec = decodeRecord(leaf);
-              heads.set(entityKey(rec), { leafIndex, hashes: leafHash, at: 0 });
-              idempotency.set(`${rec.tenant_id}\u0000${rec.event_id}`, leafIndex, leafHash);
+              heads.set(entityKeyOf(rec.tenant_id, rec.resource.type, rec.resource.id), {
+                leafIndex,
+                hashes: leafHash,
+                at: 0,
+              });
+              idempotency.set(idempotencyKey(rec.tenant_id, rec.event_id), leafIndex, leafHash);
             }
           }
           if (hashes.length > 0) await tree.appendLeafHashes(hashes);
@@ -556,7 +561,7 @@ export class LogWriter {
     eventId: string,
     fingerprint?: { readonly words: Uint32Array; readonly at: number },
   ): Promise<AppendResult> | AppendResult | undefined {
-    const key = `${tenantId}\u0000${eventId}`;
+    const key = idempotencyKey(tenantId, eventId);
     const pending = this.pendingIdem.get(key);
     if (pending !== undefined) {
       return pending.append.promise.then((r) => ({ ...r[pending.index]!, status: 'duplicate' as const }));
@@ -1250,10 +1255,6 @@ export class LogWriter {
     if (this.failure === undefined) await this.checkpoint(true);
     await this.store.close();
   }
-}
-
-function entityKey(rec: StoredRecord): string {
-  return `${rec.tenant_id}\u0000${rec.resource.type}\u0000${rec.resource.id}`;
 }
 
 /**

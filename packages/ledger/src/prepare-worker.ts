@@ -24,7 +24,7 @@ import {
   SubjectKey,
 } from '@sealog/crypto-envelope';
 import { type FrameJob, finishFrame, LeafHashWindow } from './frame-finish';
-import { FINGERPRINT_BYTES, KeyFingerprinter } from './key-fingerprint';
+import { FINGERPRINT_BYTES, idempotencyKey, KeyFingerprinter } from './key-fingerprint';
 import { createSubjectSealing, encodeSealedBody, type SubjectSealing, subjectIdOf } from './record-prep';
 
 /** Key material of a subject the worker has not seen yet. */
@@ -189,7 +189,7 @@ class PrepareState {
           `logic error: prepare worker has no salt for retention class ${event.retention_class}`,
         );
       }
-      fingerprinter.fingerprint(`${event.tenant_id}\u0000${eventIds[i]!}`, out, i * words);
+      fingerprinter.fingerprint(idempotencyKey(event.tenant_id, eventIds[i]!), out, i * words);
     }
     return out;
   }
