@@ -32,4 +32,10 @@ export {
   type RecordViewOptions,
   renderRecordView,
 } from './record-view';
-export { type EntityHead, readSnapshot, SNAPSHOT_FILE, type StateSnapshot } from './state-snapshot';
+export {
+  type EntityHead,
+  type FingerprintColumns,
+  readSnapshot,
+  SNAPSHOT_FILE,
+  type StateSnapshot,
+} from './state-snapshot';
