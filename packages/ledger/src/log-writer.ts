@@ -50,6 +50,7 @@ import { LedgerError } from './errors';
 import { type FrameFinisher, InThreadFinisher } from './frame-finish';
 import { openStoredFrame, scratchFor } from './frame-reader';
 import { DEFAULT_IDEMPOTENCY_WINDOW, IdempotencyWindow } from './idempotency-window';
+import { KeyTable } from './inflight-tables';
 import { idempotencyKey } from './key-fingerprint';
 import { type CachedLeaf, copyLeaf, copyLeafHash, ReadCache, RecentFrames } from './read-cache';
 import { entityKeyOf, type PreparedRecord } from './record-prep';
@@ -247,9 +248,11 @@ export class LogWriter {
   private readonly lanes = new Map<string, Lane<QueueItem>>();
   private readonly heads: Map<string, LiveHead>;
   private readonly idempotency: IdempotencyWindow;
-  /** Idempotency keys accepted but not yet durable: a repeat waits for the first. */
-  /** Idempotency keys in flight → their queue item. */
-  private readonly pendingIdem = new Map<string, QueueItem>();
+  /**
+   * Idempotency keys accepted but not yet durable → their queue item (a repeat waits for the
+   * first). Not a `Map`: see inflight-tables.ts.
+   */
+  private readonly pendingIdem = new KeyTable<QueueItem>();
   private readonly batchMaxRecords: number;
   private readonly batchMaxWaitMs: number;
   private readonly maxInflightBytes: number;

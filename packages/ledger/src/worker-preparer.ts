@@ -15,6 +15,7 @@ import type { NormalizedEvent } from '@sealog/codec';
 import type { DataKey, SubjectKey } from '@sealog/crypto-envelope';
 import { LedgerError } from './errors';
 import type { FinishedFrame, FrameFinisher, FrameJob } from './frame-finish';
+import { IdTable } from './inflight-tables';
 import type { LedgerKeys } from './ledger-keys';
 import type {
   PrepareAnswer,
@@ -31,6 +32,8 @@ type Answer = Exclude<PrepareResponse, { type: 'ready' | 'failed' | 'prepared-ba
 interface Pending {
   readonly resolve: (answer: Answer) => void;
   readonly reject: (error: Error) => void;
+  /** A prepare request posted as a message of its own (not inside a batch). */
+  single: boolean;
 }
 
 /**
@@ -56,7 +59,8 @@ export class WorkerPreparer {
   private readonly worker: Worker;
   /** Subjects whose keys the worker holds, oldest first (the worker mirrors this exactly). */
   private readonly known = new Set<string>();
-  private readonly pending = new Map<number, Pending>();
+  /** Requests posted and not yet answered, by id (not a `Map`: see inflight-tables.ts). */
+  private readonly pending = new IdTable<Pending>();
   private nextId = 0;
   private nextFrameLog = 0;
   /**
@@ -68,7 +72,6 @@ export class WorkerPreparer {
    */
   private prepareMessagesInFlight = 0;
   /** Ids of single prepare requests posted and not answered yet. */
-  private readonly singlePrepares = new Set<number>();
   private outbox: PrepareBatchItem[] = [];
   private outboxTransfer: ArrayBuffer[] = [];
   /** Prepare requests made, and messages that carried them (see {@link WorkerPreparer.stats}). */
@@ -259,7 +262,7 @@ export class WorkerPreparer {
   /** Registers the answer to request `id`, then has `send` post (or queue) the request. */
   private answerTo(id: number, send: () => void): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, single: false });
       if (this.pending.size === 1) this.worker.ref();
       send();
     });
@@ -284,7 +287,8 @@ export class WorkerPreparer {
   ): void {
     this.prepareMessagesInFlight++;
     this.prepareMessages++;
-    this.singlePrepares.add(request.id);
+    const pending = this.pending.get(request.id);
+    if (pending !== undefined) pending.single = true;
     this.worker.postMessage(request, transfer);
   }
 
@@ -333,7 +337,7 @@ export class WorkerPreparer {
       this.flushOutbox();
       return;
     }
-    if (this.singlePrepares.delete(m.id)) {
+    if (this.pending.get(m.id)?.single === true) {
       this.prepareMessagesInFlight--;
       this.settle(m);
       this.flushOutbox();
@@ -343,9 +347,8 @@ export class WorkerPreparer {
   }
 
   private settle(m: Exclude<PrepareResponse, { type: 'ready' | 'prepared-batch' }> | PrepareAnswer): void {
-    const p = this.pending.get(m.id);
+    const p = this.pending.take(m.id);
     if (p === undefined) return;
-    this.pending.delete(m.id);
     if (this.pending.size === 0) this.worker.unref();
     if (m.type === 'failed') {
       p.reject(new LedgerError('FAILED', `ledger worker: ${m.message}`));
@@ -364,8 +367,7 @@ export class WorkerPreparer {
   private rejectAll(error: LedgerError): void {
     this.outbox = [];
     this.outboxTransfer = [];
-    const pending = [...this.pending.values()];
-    this.pending.clear();
+    const pending = this.pending.drain();
     for (const p of pending) p.reject(error);
   }
 }
