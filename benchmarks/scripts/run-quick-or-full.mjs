@@ -42,13 +42,17 @@ const runs = quick
       ],
     ];
 
+// The V8 options the root bench:* scripts and the server run with (benchmarks README, "GC").
+const nodeFlags = ['--single-threaded-gc', '--no-allocation-site-pretenuring'];
 const problems = [];
 const started = Date.now();
 for (const [file, args] of runs) {
-  console.log(`\n$ node --conditions=@sealog/source --import tsx src/${file} ${args.join(' ')}`);
+  console.log(
+    `\n$ node ${nodeFlags.join(' ')} --conditions=@sealog/source --import tsx src/${file} ${args.join(' ')}`,
+  );
   const r = spawnSync(
     process.execPath,
-    ['--conditions=@sealog/source', '--import', 'tsx', join(root, 'src', file), ...args],
+    [...nodeFlags, '--conditions=@sealog/source', '--import', 'tsx', join(root, 'src', file), ...args],
     { cwd: root, stdio: 'inherit' },
   );
   if (r.status !== 0) problems.push(`${file} ${args.join(' ')}: exit ${r.status ?? r.signal}`);

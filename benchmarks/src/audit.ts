@@ -19,7 +19,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants, performance } from 'node:perf_hooks';
 import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createLedger, type Ledger } from '@sealog/ledger';
 import pino from 'pino';
@@ -64,6 +64,23 @@ export interface PacedResult {
   readonly events: number;
   /** Per append call (append → every event durable), ms. */
   readonly latency_ms: LatencySummary;
+  /** The main thread's GC pauses during the phase (the worker's are not seen here). */
+  readonly gc: GcPauses;
+}
+
+/** GC pauses of this thread, by kind (PerformanceObserver `gc` entries). */
+export interface GcPauses {
+  /** Young-generation GCs (scavenges). */
+  readonly minor: PauseStats;
+  /** Full mark-compacts. */
+  readonly major: PauseStats;
+}
+
+/** Count, mean and maximum of pauses, ms. */
+export interface PauseStats {
+  readonly count: number;
+  readonly mean_ms: number;
+  readonly max_ms: number;
 }
 
 /** The pino baseline. */
@@ -255,6 +272,7 @@ async function runPaced(
   const latencies: number[] = [];
   const pending: Promise<void>[] = [];
   let submitted = 0;
+  const gc = watchGc();
   const start = performance.now();
   for (;;) {
     const elapsed = performance.now() - start;
@@ -281,6 +299,36 @@ async function runPaced(
     events_per_sec: submitted / total,
     events: submitted,
     latency_ms: summarizeLatency(Float64Array.from(latencies)),
+    gc: await gc.stop(),
+  };
+}
+
+/** Collects this thread's GC pauses until `stop`. */
+function watchGc(): { stop(): Promise<GcPauses> } {
+  const minor: number[] = [];
+  const major: number[] = [];
+  const take = (entries: readonly { readonly duration: number; readonly detail?: unknown }[]): void => {
+    for (const e of entries) {
+      const kind = (e.detail as { kind?: number } | undefined)?.kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) minor.push(e.duration);
+      else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) major.push(e.duration);
+    }
+  };
+  const observer = new PerformanceObserver((list) => take(list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  const stats = (pauses: number[]): PauseStats => ({
+    count: pauses.length,
+    mean_ms: pauses.length === 0 ? 0 : pauses.reduce((a, b) => a + b, 0) / pauses.length,
+    max_ms: pauses.length === 0 ? 0 : Math.max(...pauses),
+  });
+  return {
+    async stop() {
+      // Entries are delivered asynchronously: let the last ones arrive.
+      await yieldToLoop();
+      take(observer.takeRecords());
+      observer.disconnect();
+      return { minor: stats(minor), major: stats(major) };
+    },
   };
 }
 

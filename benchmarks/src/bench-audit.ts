@@ -17,6 +17,7 @@ import {
   formatMs,
   intArg,
   MIB,
+  nodeFlags,
   parseArgs,
   printTable,
   stringArg,
@@ -66,12 +67,18 @@ if (r.paced !== undefined) {
     `Paced at ${formatInt(p.events_per_sec)} events/s (target ${formatInt(p.target_events_per_sec)})`,
     `p50 ${formatMs(p.latency_ms.p50)}, p99 ${formatMs(p.latency_ms.p99)}, max ${formatMs(p.latency_ms.max)}`,
   ]);
+  const g = p.gc;
+  rows.push([
+    'Main-thread GC pauses while paced',
+    `${g.minor.count} minor (mean ${formatMs(g.minor.mean_ms)}, max ${formatMs(g.minor.max_ms)}), ${g.major.count} major (mean ${formatMs(g.major.mean_ms)}, max ${formatMs(g.major.max_ms)})`,
+  ]);
 }
 if (r.pino !== undefined) {
   rows.push(['pino → file (sync: false, no fsync)', `${formatInt(r.pino.events_per_sec)} events/s`]);
   rows.push(['ledger / pino', `${(r.events_per_sec / r.pino.events_per_sec).toFixed(2)}×`]);
 }
 rows.push(['Peak RSS', `${(r.peak_rss_bytes / MIB).toFixed(0)} MiB`]);
+rows.push(['Node flags', nodeFlags().join(' ') || '(none)']);
 printTable(`sealog ledger.append — ${formatInt(r.events)} audit events, durable (group commit)`, rows);
 
 const json = stringArg(args, 'json');
@@ -83,6 +90,7 @@ if (json !== undefined) {
     latency_ms: r.latency_ms,
     durable: r.durable,
     peak_rss_bytes: r.peak_rss_bytes,
+    node_flags: nodeFlags(),
     seconds: r.seconds,
     concurrency: r.concurrency,
     append_batch: r.append_batch,

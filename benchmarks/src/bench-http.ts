@@ -57,6 +57,9 @@ async function startServerProcess(dataDir: string): Promise<{ child: ChildProces
   const child = spawn(
     process.execPath,
     [
+      // As `pnpm start` runs the server (benchmarks README, "GC").
+      '--single-threaded-gc',
+      '--no-allocation-site-pretenuring',
       '--conditions=@sealog/source',
       ...(stringArg(args, 'cpu-prof-dir') === undefined
         ? []

@@ -16,6 +16,7 @@ import {
   formatMs,
   intArg,
   MIB,
+  nodeFlags,
   parseArgs,
   printTable,
   stringArg,
@@ -80,6 +81,7 @@ if (args.has('scalability')) {
       ['Write amplification', r.write_amplification.toFixed(3)],
       ['Storage footprint', `${formatBytes(r.stored_bytes)} for ${formatBytes(r.input_bytes)} input`],
       ['Peak RSS', `${(r.peak_rss_bytes / MIB).toFixed(0)} MiB`],
+      ['Node flags', nodeFlags().join(' ') || '(none)'],
     ],
   );
   const out: Record<string, unknown> = {
@@ -92,6 +94,7 @@ if (args.has('scalability')) {
     write_amplification: r.write_amplification,
     durable: r.durable,
     peak_rss_bytes: r.peak_rss_bytes,
+    node_flags: nodeFlags(),
     payload,
     producers: r.producers,
     writers: r.writers,

@@ -52,6 +52,21 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[i]!;
 }
 
+/**
+ * The V8/Node options this process runs with, as given on the command line (module loading
+ * options left out), e.g. `--single-threaded-gc --no-allocation-site-pretenuring`.
+ */
+export function nodeFlags(): string[] {
+  const flags: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--import' || a === '--require' || a === '--loader') i++;
+    else if (a.startsWith('--') && !a.startsWith('--conditions') && !a.startsWith('--import=')) flags.push(a);
+  }
+  return flags;
+}
+
 /** Peak resident set size of this process so far, bytes. */
 export function peakRssBytes(): number {
   // maxRSS is in KiB (getrusage).
