@@ -17,6 +17,7 @@
  * caller's rows and tokens are only read.
  */
 import { Worker } from 'node:worker_threads';
+import { IdTable } from '@sealog/ledger';
 import { IndexError, type IndexErrorCode } from './errors';
 import { type IndexRow, SUBJECT_TOKEN_BYTES } from './index-row';
 import { packRows, type RowBatch } from './row-batch';
@@ -126,7 +127,8 @@ export class WorkerSearchIndex {
   private readonly options: SearchIndexOptions;
   private worker: Worker;
   private reader: SearchIndex | undefined = undefined;
-  private readonly pending = new Map<number, Pending>();
+  /** Requests posted and not yet answered (not a `Map`: see `IdTable` in @sealog/ledger). */
+  private readonly pending = new IdTable<Pending>();
   private nextId = 0;
   /**
    * Set when the writer thread died: writes fail with it until a new writer thread starts (the
@@ -247,9 +249,8 @@ export class WorkerSearchIndex {
       this.onStart?.(m);
       return;
     }
-    const pending = this.pending.get(m.id);
+    const pending = this.pending.take(m.id);
     if (pending === undefined) return;
-    this.pending.delete(m.id);
     // While closing, the thread stays referenced until it exited (close() waits for that).
     if (this.pending.size === 0 && this.closing === undefined) this.worker.unref();
     if (m.type === 'done') pending.resolve(m.value);
@@ -263,8 +264,7 @@ export class WorkerSearchIndex {
     if (this.failure === undefined) this.failedAt = Date.now();
     this.failure ??= error;
     this.onStart?.(error);
-    for (const p of this.pending.values()) p.reject(error);
-    this.pending.clear();
+    for (const p of this.pending.drain()) p.reject(error);
   }
 
   /**

@@ -6,6 +6,7 @@ export { LOCK_FILE } from './dir-lock';
 export { LedgerError, type LedgerErrorCode, type LedgerIssue } from './errors';
 export { type BundleFilter, type BundleOptions, type BundleResult, exportBundle } from './export-bundle';
 export { type OpenedFrame, openStoredFrame } from './frame-reader';
+export { IdTable, KeyTable } from './inflight-tables';
 export { type AppendOptions, createLedger, Ledger, type LedgerOptions, type LogConfig } from './ledger';
 export {
   GENERATED_MASTER_KEY_ID,
