@@ -23,6 +23,7 @@ import {
   type FrameSealer,
   SubjectKey,
 } from '@sealog/crypto-envelope';
+import { CHAIN_BYTES } from './chain-hash';
 import { type FrameJob, finishFrame, LeafHashWindow } from './frame-finish';
 import { FINGERPRINT_BYTES, idempotencyKey, KeyFingerprinter } from './key-fingerprint';
 import { createSubjectSealing, encodeSealedBody, type SubjectSealing, subjectIdOf } from './record-prep';
@@ -82,12 +83,17 @@ export type PrepareAnswer =
   | {
       readonly type: 'prepared';
       readonly id: number;
-      /** Record bodies, back to back. */
-      readonly bodies: ArrayBuffer;
-      /** `n + 1` offsets into `bodies`: body i is `[offsets[i], offsets[i + 1])`. */
-      readonly offsets: Uint32Array;
-      /** Once salts were sent: event i's key fingerprint at words `4i … 4i + 3`. */
-      readonly fingerprints: Uint32Array | undefined;
+      /**
+       * Everything in one transferred buffer (each buffer is one more object for the receiving
+       * thread's GC to sweep): `n + 1` u32 body offsets (relative to the bodies), then — once
+       * salts were sent — the key fingerprints (event i's at words `4i … 4i + 3`), then the
+       * record bodies back to back. Read on the main thread by worker-preparer.ts.
+       */
+      readonly buffer: ArrayBuffer;
+      /** Events prepared (`n`). */
+      readonly count: number;
+      /** Whether the buffer holds fingerprints. */
+      readonly fingerprinted: boolean;
     }
   | { readonly type: 'failed'; readonly id: number; readonly message: string };
 
@@ -99,9 +105,12 @@ export type PrepareResponse =
       readonly id: number;
       /** The frame (transferred). */
       readonly frame: Uint8Array;
-      /** Chain hash after the frame. */
+      /** Chain hash after the frame (a view of the buffer `hashes` is in). */
       readonly chain: Uint8Array;
-      /** Leaf hashes, 32 bytes each (copied: the worker keeps its own for later entity links). */
+      /**
+       * Leaf hashes, 32 bytes each: a copy (the worker keeps its own for later entity links), in
+       * one transferred buffer with `chain` (one object fewer for the main thread's GC to sweep).
+       */
       readonly hashes: Uint8Array;
       /** The job's batch body, handed back (transferred). */
       readonly plain: Uint8Array;
@@ -151,7 +160,6 @@ class PrepareState {
     const events = request.events;
     const n = events.length;
     const parts: Uint8Array[] = new Array(n);
-    const offsets = new Uint32Array(n + 1);
     let total = 0;
     for (let i = 0; i < n; i++) {
       const event = events[i]!;
@@ -163,24 +171,40 @@ class PrepareState {
       const body = encodeSealedBody(event, request.eventIds[i]!, request.receivedAt, sealing);
       parts[i] = body;
       total += body.length;
-      offsets[i + 1] = total;
     }
-    // One buffer for the whole append: one transfer, no per-record messages.
-    const bodies = new Uint8Array(total);
-    for (let i = 0; i < n; i++) bodies.set(parts[i]!, offsets[i]!);
-    const fingerprints = this.fingerprints(events, request.eventIds);
+    // One buffer for the whole append (see PrepareAnswer): one transfer, one object to sweep.
+    const fingerprinted = this.fingerprinters.size > 0;
+    const bodiesAt = 4 * (n + 1) + (fingerprinted ? FINGERPRINT_BYTES * n : 0);
+    const buffer = new ArrayBuffer(bodiesAt + total);
+    const offsets = new Uint32Array(buffer, 0, n + 1);
+    const bodies = new Uint8Array(buffer, bodiesAt, total);
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      bodies.set(parts[i]!, at);
+      at += parts[i]!.length;
+      offsets[i + 1] = at;
+    }
+    if (fingerprinted) {
+      this.fingerprint(
+        events,
+        request.eventIds,
+        new Uint32Array(buffer, 4 * (n + 1), (FINGERPRINT_BYTES / 4) * n),
+      );
+    }
     for (const subjectId of request.drop) this.sealings.delete(subjectId);
-    return { type: 'prepared', id: request.id, bodies: bodies.buffer, offsets, fingerprints };
+    return { type: 'prepared', id: request.id, buffer, count: n, fingerprinted };
   }
 
-  /** The events' idempotency-key fingerprints (hashing here keeps ~2 µs per event off the main thread). */
-  private fingerprints(
+  /**
+   * Writes the events' idempotency-key fingerprints into `out` (hashing here keeps ~2 µs per event
+   * off the main thread).
+   */
+  private fingerprint(
     events: readonly NormalizedEvent[],
     eventIds: readonly string[],
-  ): Uint32Array | undefined {
-    if (this.fingerprinters.size === 0) return undefined;
+    out: Uint32Array,
+  ): void {
     const words = FINGERPRINT_BYTES / 4;
-    const out = new Uint32Array(events.length * words);
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
       const fingerprinter = this.fingerprinters.get(event.retention_class);
@@ -191,7 +215,6 @@ class PrepareState {
       }
       fingerprinter.fingerprint(idempotencyKey(event.tenant_id, eventIds[i]!), out, i * words);
     }
-    return out;
   }
 
   private blindKey(tenantId: string): BlindIndexKey {
@@ -240,12 +263,15 @@ class FrameState {
     try {
       const done = finishFrame(request.job, state.sealer, state.chain, state.window);
       state.chain = done.chain;
+      const copied = new Uint8Array(CHAIN_BYTES + done.hashes.length);
+      copied.set(done.chain, 0);
+      copied.set(done.hashes, CHAIN_BYTES);
       return {
         type: 'framed',
         id: request.id,
         frame: done.frame,
-        chain: done.chain,
-        hashes: done.hashes,
+        chain: copied.subarray(0, CHAIN_BYTES),
+        hashes: copied.subarray(CHAIN_BYTES),
         plain: request.job.plain,
       };
     } catch (error) {
@@ -281,8 +307,7 @@ if (!isMainThread && parentPort !== null) {
         try {
           const answer = state.prepare(item);
           answers.push(answer);
-          transfer.push(answer.bodies, answer.offsets.buffer as ArrayBuffer);
-          if (answer.fingerprints !== undefined) transfer.push(answer.fingerprints.buffer as ArrayBuffer);
+          transfer.push(answer.buffer);
         } catch (error) {
           answers.push({ type: 'failed', id: item.id, message: (error as Error).message });
         }
@@ -314,13 +339,12 @@ if (!isMainThread && parentPort !== null) {
       return;
     }
     if (response.type === 'prepared') {
-      const transfer = [response.bodies, response.offsets.buffer as ArrayBuffer];
-      if (response.fingerprints !== undefined) transfer.push(response.fingerprints.buffer as ArrayBuffer);
-      port.postMessage(response, transfer);
+      port.postMessage(response, [response.buffer]);
     } else if (response.type === 'framed') {
       port.postMessage(response, [
         response.frame.buffer as ArrayBuffer,
         response.plain.buffer as ArrayBuffer,
+        response.hashes.buffer as ArrayBuffer,
       ]);
     }
   });

@@ -16,6 +16,7 @@ import type { DataKey, SubjectKey } from '@sealog/crypto-envelope';
 import { LedgerError } from './errors';
 import type { FinishedFrame, FrameFinisher, FrameJob } from './frame-finish';
 import { IdTable } from './inflight-tables';
+import { FINGERPRINT_BYTES } from './key-fingerprint';
 import type { LedgerKeys } from './ledger-keys';
 import type {
   PrepareAnswer,
@@ -207,12 +208,7 @@ export class WorkerPreparer {
     });
     if (answer.type !== 'prepared')
       throw new LedgerError('FAILED', `prepare worker: unexpected ${answer.type}`);
-    const offsets = answer.offsets;
-    const n = offsets.length - 1;
-    const bodies: Uint8Array[] = new Array(n);
-    for (let i = 0; i < n; i++)
-      bodies[i] = new Uint8Array(answer.bodies, offsets[i]!, offsets[i + 1]! - offsets[i]!);
-    return { bodies, fingerprints: answer.fingerprints };
+    return readPrepared(answer);
   }
 
   /**
@@ -370,4 +366,22 @@ export class WorkerPreparer {
     const pending = this.pending.drain();
     for (const p of pending) p.reject(error);
   }
+}
+
+/** The record bodies (views) and key fingerprints of a `prepared` answer's buffer. */
+function readPrepared(answer: Extract<PrepareAnswer, { type: 'prepared' }>): {
+  bodies: Uint8Array[];
+  fingerprints: Uint32Array | undefined;
+} {
+  const { buffer, count: n } = answer;
+  const offsets = new Uint32Array(buffer, 0, n + 1);
+  const fingerprints = answer.fingerprinted
+    ? new Uint32Array(buffer, 4 * (n + 1), (FINGERPRINT_BYTES / 4) * n)
+    : undefined;
+  const bodiesAt = 4 * (n + 1) + (answer.fingerprinted ? FINGERPRINT_BYTES * n : 0);
+  const bodies: Uint8Array[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    bodies[i] = new Uint8Array(buffer, bodiesAt + offsets[i]!, offsets[i + 1]! - offsets[i]!);
+  }
+  return { bodies, fingerprints };
 }
