@@ -90,6 +90,12 @@ if (a !== undefined) {
     'latency finite',
   );
   check('audit.json', a.pino?.events_per_sec > 0, 'pino baseline timed');
+  check(
+    'audit.json',
+    finite(a.paced?.gc?.minor?.count, a.paced?.gc?.minor?.mean_ms, a.paced?.gc?.major?.count),
+    'paced GC pauses reported',
+  );
+  check('audit.json', Array.isArray(a.node_flags), 'node flags reported');
 }
 const f = readJson('floors.json');
 if (f !== undefined) {
