@@ -273,38 +273,42 @@ async function runPaced(
   const pending: Promise<void>[] = [];
   let submitted = 0;
   const gc = watchGc();
-  const start = performance.now();
-  for (;;) {
-    const elapsed = performance.now() - start;
-    if (elapsed >= seconds * 1000) break;
-    const due = Math.floor((rate * elapsed) / 1000) - submitted;
-    if (due > 0) {
-      submitted += due;
-      const chunk = supply.take(due);
-      const t0 = performance.now();
-      pending.push(
-        ledger.append(chunk).then((results) => {
-          latencies.push(performance.now() - t0);
-          checkStored(results, due);
-        }),
-      );
+  try {
+    const start = performance.now();
+    for (;;) {
+      const elapsed = performance.now() - start;
+      if (elapsed >= seconds * 1000) break;
+      const due = Math.floor((rate * elapsed) / 1000) - submitted;
+      if (due > 0) {
+        submitted += due;
+        const chunk = supply.take(due);
+        const t0 = performance.now();
+        pending.push(
+          ledger.append(chunk).then((results) => {
+            latencies.push(performance.now() - t0);
+            checkStored(results, due);
+          }),
+        );
+      }
+      // ~1 ms ticks: timers are the pacing clock (setTimeout(1) fires after ≥ 1 ms).
+      await sleep(1);
     }
-    // ~1 ms ticks: timers are the pacing clock (setTimeout(1) fires after ≥ 1 ms).
-    await sleep(1);
+    await Promise.all(pending);
+    const total = (performance.now() - start) / 1000;
+    return {
+      target_events_per_sec: rate,
+      events_per_sec: submitted / total,
+      events: submitted,
+      latency_ms: summarizeLatency(Float64Array.from(latencies)),
+      gc: await gc.stop(),
+    };
+  } finally {
+    gc.disconnect();
   }
-  await Promise.all(pending);
-  const total = (performance.now() - start) / 1000;
-  return {
-    target_events_per_sec: rate,
-    events_per_sec: submitted / total,
-    events: submitted,
-    latency_ms: summarizeLatency(Float64Array.from(latencies)),
-    gc: await gc.stop(),
-  };
 }
 
 /** Collects this thread's GC pauses until `stop`. */
-function watchGc(): { stop(): Promise<GcPauses> } {
+function watchGc(): { stop(): Promise<GcPauses>; disconnect(): void } {
   const minor: number[] = [];
   const major: number[] = [];
   const take = (entries: readonly { readonly duration: number; readonly detail?: unknown }[]): void => {
@@ -319,7 +323,7 @@ function watchGc(): { stop(): Promise<GcPauses> } {
   const stats = (pauses: number[]): PauseStats => ({
     count: pauses.length,
     mean_ms: pauses.length === 0 ? 0 : pauses.reduce((a, b) => a + b, 0) / pauses.length,
-    max_ms: pauses.length === 0 ? 0 : Math.max(...pauses),
+    max_ms: pauses.reduce((a, b) => Math.max(a, b), 0),
   });
   return {
     async stop() {
@@ -328,6 +332,10 @@ function watchGc(): { stop(): Promise<GcPauses> } {
       take(observer.takeRecords());
       observer.disconnect();
       return { minor: stats(minor), major: stats(major) };
+    },
+    /** Stops observing (also after `stop`, or when the phase failed). */
+    disconnect() {
+      observer.disconnect();
     },
   };
 }

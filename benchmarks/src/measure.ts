@@ -61,8 +61,9 @@ export function nodeFlags(): string[] {
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--import' || a === '--require' || a === '--loader') i++;
-    else if (a.startsWith('--') && !a.startsWith('--conditions') && !a.startsWith('--import=')) flags.push(a);
+    const loading = ['--import', '--require', '--loader', '--experimental-loader', '--conditions'];
+    if (loading.includes(a)) i++;
+    else if (a.startsWith('--') && !loading.some((l) => a.startsWith(`${l}=`))) flags.push(a);
   }
   return flags;
 }

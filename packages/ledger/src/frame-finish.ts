@@ -120,7 +120,10 @@ export function hashFrameLeaves(job: FrameJob, window: LeafHashWindow): Uint8Arr
 export interface FinishedFrame {
   readonly frame: Uint8Array;
   readonly chain: Uint8Array;
-  /** Leaf hashes, 32 bytes per leaf in leaf order (its own ArrayBuffer). */
+  /**
+   * Leaf hashes, 32 bytes per leaf in leaf order: a view that may share its ArrayBuffer with
+   * `chain` (from the worker), so readers use its byte offset.
+   */
   readonly hashes: Uint8Array;
   /** The job's `plain`, when it went to another thread and came back (same offsets). */
   readonly plain?: Uint8Array;

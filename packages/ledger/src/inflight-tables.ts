@@ -17,8 +17,15 @@
  * its entry leaves, so nothing dead stays reachable from them.
  */
 
+import { randomBytes } from 'node:crypto';
+
 /** Smallest table (a power of two). */
 const MIN_CAPACITY = 64;
+/**
+ * Largest {@link IdTable} slot array: past it, an old id still held when a new one needs its slot
+ * moves to a side map (a request answered very late must not grow the table to the id spread).
+ */
+const MAX_ID_SLOTS = 1 << 16;
 
 /**
  * String key → value, open addressing with linear probing (at most half full) and backward-shift
@@ -117,22 +124,39 @@ export class KeyTable<V> {
   }
 }
 
-/** FNV-1a, 32 bits, over the UTF-16 code units of `key` (as a signed int32, like `hashes`). */
-function hashKey(key: string): number {
-  let h = 0x811c9dc5 | 0;
+/**
+ * Per-process seed of {@link hashKey}: keys carry client-chosen event ids, and an unseeded hash
+ * would let a client pick ids that all land in one probe run (each operation then walks it).
+ */
+const HASH_SEED: number = randomBytes(4).readInt32LE(0);
+
+/**
+ * FNV-1a over the UTF-16 code units of `key` from a random basis, then murmur3's finalizer (FNV's
+ * low bits, which pick the bucket, depend only on the low bits of the input), as a signed int32
+ * like `hashes`. Exported for tests.
+ */
+export function hashKey(key: string): number {
+  let h = (0x811c9dc5 ^ HASH_SEED) | 0;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0;
 }
 
 /**
  * Request id → value for ids handed out in increasing order (0, 1, 2, …) and answered roughly in
  * that order: slot `id mod capacity`, no hashing; the table doubles when a new id would land on a
- * slot still held by an older one.
+ * slot still held by an older one, up to {@link MAX_ID_SLOTS} slots; beyond that the older id
+ * moves to a small side map (stragglers are rare: one worker answers in order).
  */
 export class IdTable<V> {
   private ids: Float64Array;
   private values: (V | undefined)[];
   private count = 0;
+  private stragglers: Map<number, V> | undefined;
 
   constructor() {
     this.ids = new Float64Array(MIN_CAPACITY).fill(-1);
@@ -147,7 +171,8 @@ export class IdTable<V> {
   get(id: number): V | undefined {
     if (!Number.isSafeInteger(id) || id < 0) return undefined;
     const s = id % this.ids.length;
-    return this.ids[s] === id ? this.values[s] : undefined;
+    if (this.ids[s] === id) return this.values[s];
+    return this.stragglers?.get(id);
   }
 
   /**
@@ -156,9 +181,23 @@ export class IdTable<V> {
    */
   set(id: number, value: V): void {
     if (!Number.isSafeInteger(id) || id < 0) throw new RangeError(`id table: bad id ${id}`);
-    while (this.ids[id % this.ids.length]! !== -1) {
-      if (this.ids[id % this.ids.length] === id) throw new RangeError(`id table: id ${id} already held`);
-      this.resize(this.ids.length * 2);
+    if (this.ids[id % this.ids.length] === id || this.stragglers?.has(id) === true) {
+      throw new RangeError(`id table: id ${id} already held`);
+    }
+    for (;;) {
+      const s = id % this.ids.length;
+      const held = this.ids[s]!;
+      if (held === -1) break;
+      if (held === id) throw new RangeError(`id table: id ${id} already held`);
+      if (this.ids.length < MAX_ID_SLOTS) {
+        this.resize(this.ids.length * 2);
+        continue;
+      }
+      // Full size: the id in the way moves aside.
+      this.stragglers ??= new Map();
+      this.stragglers.set(held, this.values[s] as V);
+      this.ids[s] = -1;
+      this.values[s] = undefined;
     }
     const s = id % this.ids.length;
     this.ids[s] = id;
@@ -170,15 +209,23 @@ export class IdTable<V> {
   take(id: number): V | undefined {
     if (!Number.isSafeInteger(id) || id < 0) return undefined;
     const s = id % this.ids.length;
-    if (this.ids[s] !== id) return undefined;
-    const value = this.values[s];
-    this.ids[s] = -1;
-    this.values[s] = undefined;
+    if (this.ids[s] === id) {
+      const value = this.values[s];
+      this.ids[s] = -1;
+      this.values[s] = undefined;
+      this.count--;
+      return value;
+    }
+    const stragglers = this.stragglers;
+    if (stragglers === undefined || !stragglers.has(id)) return undefined;
+    const value = stragglers.get(id);
+    stragglers.delete(id);
+    if (stragglers.size === 0) this.stragglers = undefined;
     this.count--;
     return value;
   }
 
-  /** Removes every entry and returns their values (in slot order). */
+  /** Removes every entry and returns their values (slot order, then stragglers). */
   drain(): V[] {
     const out: V[] = [];
     for (let s = 0; s < this.ids.length; s++) {
@@ -187,16 +234,18 @@ export class IdTable<V> {
       this.ids[s] = -1;
       this.values[s] = undefined;
     }
+    if (this.stragglers !== undefined) for (const v of this.stragglers.values()) out.push(v);
+    this.stragglers = undefined;
     this.count = 0;
     return out;
   }
 
+  /** Grows to `capacity` slots (or more, up to {@link MAX_ID_SLOTS}, until held ids do not clash). */
   private resize(capacity: number): void {
     const ids = this.ids;
     const values = this.values;
     let cap = capacity;
-    // Grow until every held id has a slot of its own.
-    for (;;) {
+    for (; cap < MAX_ID_SLOTS; cap *= 2) {
       const taken = new Uint8Array(cap);
       let clash = false;
       for (let s = 0; s < ids.length && !clash; s++) {
@@ -206,13 +255,20 @@ export class IdTable<V> {
         taken[t] = 1;
       }
       if (!clash) break;
-      cap *= 2;
     }
     this.ids = new Float64Array(cap).fill(-1);
     this.values = new Array<V | undefined>(cap).fill(undefined);
     for (let s = 0; s < ids.length; s++) {
       if (ids[s] === -1) continue;
       const t = ids[s]! % cap;
+      if (this.ids[t] !== -1) {
+        // Only at full size: the older of the two moves aside.
+        const older = Math.min(this.ids[t]!, ids[s]!);
+        const olderValue = older === ids[s] ? values[s] : this.values[t];
+        this.stragglers ??= new Map();
+        this.stragglers.set(older, olderValue as V);
+        if (older === ids[s]) continue;
+      }
       this.ids[t] = ids[s]!;
       this.values[t] = values[s];
     }

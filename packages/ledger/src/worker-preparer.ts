@@ -72,7 +72,7 @@ export class WorkerPreparer {
    * idle a request goes at once.
    */
   private prepareMessagesInFlight = 0;
-  /** Ids of single prepare requests posted and not answered yet. */
+  /** Prepare requests waiting for the message in flight to be answered (sent as one batch). */
   private outbox: PrepareBatchItem[] = [];
   private outboxTransfer: ArrayBuffer[] = [];
   /** Prepare requests made, and messages that carried them (see {@link WorkerPreparer.stats}). */

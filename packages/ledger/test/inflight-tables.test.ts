@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IdTable, KeyTable } from '../src/inflight-tables';
+import { hashKey, IdTable, KeyTable } from '../src/inflight-tables';
 
 /** A full GC (the flag exposes `gc` to contexts created after it is set). */
 function fullGc(): void {
@@ -94,6 +94,27 @@ describe('KeyTable', () => {
     expect(table.size).toBe(live.length);
   });
 
+  it('spreads keys that differ only in the bits plain FNV-1a leaves out of its low bits', () => {
+    // Chars of the id alphabet that agree in their low 4 bits: unseeded FNV-1a's low 4 bits (the
+    // bucket of a 16-slot run) would be equal for all these keys.
+    const alphabet = ['0', '@', 'P', '`', 'p'];
+    const table = new KeyTable<number>();
+    const keys: string[] = [];
+    for (let i = 0; i < 4000; i++) {
+      let id = '';
+      for (let n = i, d = 0; d < 6; d++, n = Math.floor(n / alphabet.length))
+        id += alphabet[n % alphabet.length];
+      keys.push(`acme\u0000${id}`);
+    }
+    // Buckets of a 4096-slot table: ~2,550 distinct for random hashes, ≤ 256 when the low 4 bits agree.
+    const buckets = new Set(keys.map((k) => hashKey(k) & 4095));
+    expect(buckets.size).toBeGreaterThan(2000);
+    for (let i = 0; i < keys.length; i++) table.set(keys[i]!, i);
+    for (let i = 0; i < keys.length; i++) expect(table.get(keys[i]!)).toBe(i);
+    for (const k of keys) table.delete(k);
+    expect(table.size).toBe(0);
+  });
+
   it('does not keep a removed value reachable (shifted neighbours included)', async () => {
     const table = new KeyTable<object>();
     for (let i = 0; i < 40; i++) table.set(`k${i}`, { i });
@@ -141,16 +162,29 @@ describe('IdTable', () => {
     );
   });
 
-  it('grows when an old request is still open far behind the newest', () => {
+  it('keeps an old request open far behind the newest (past the largest table, aside)', () => {
     const table = new IdTable<string>();
     table.set(0, 'oldest');
-    for (let id = 1; id < 10_000; id++) {
+    table.set(7, 'seven');
+    for (let id = 8; id < 300_000; id++) {
       table.set(id, `r${id}`);
-      expect(table.take(id)).toBe(`r${id}`);
+      if (id % 3 !== 0) expect(table.take(id)).toBe(`r${id}`);
+      if (id % 3 === 0 && id > 38) expect(table.take(id - 30)).toBe(`r${id - 30}`);
     }
     expect(table.get(0)).toBe('oldest');
+    expect(table.get(7)).toBe('seven');
+    expect(table.take(7)).toBe('seven');
     expect(table.take(0)).toBe('oldest');
+    // Held ids far apart (a spread no slot array could cover).
+    table.set(2 ** 40, 'far');
+    table.set(3, 'near');
+    expect(table.get(2 ** 40)).toBe('far');
+    expect(() => table.set(2 ** 40, 'again')).toThrow(/already held/);
+    const rest = table.drain();
+    expect(rest).toContain('far');
+    expect(rest).toContain('near');
     expect(table.size).toBe(0);
+    expect(table.get(3)).toBeUndefined();
   });
 
   it('does not keep a taken value reachable', async () => {
