@@ -29,7 +29,7 @@ const MAX_ID_SLOTS = 1 << 16;
 
 /**
  * String key → value, open addressing with linear probing (at most half full) and backward-shift
- * deletion (no tombstones). Keys are hashed here (FNV-1a over UTF-16 code units), not interned.
+ * deletion (no tombstones). Keys are hashed here (seeded FNV-1a, see {@link hashKey}), not interned.
  */
 export class KeyTable<V> {
   private keys: (string | undefined)[];
