@@ -64,12 +64,17 @@ export class KeyTable<V> {
       return;
     }
     if ((this.count + 1) * 2 > this.keys.length) this.resize(this.keys.length * 2);
+    this.place(key, value, h);
+    this.count++;
+  }
+
+  /** Puts a key that is not held into the first free bucket of its probe run. */
+  private place(key: string, value: V | undefined, h: number): void {
     let b = h & this.mask;
     while (this.keys[b] !== undefined) b = (b + 1) & this.mask;
     this.keys[b] = key;
     this.values[b] = value;
     this.hashes[b] = h;
-    this.count++;
   }
 
   /** Removes `key`; `true` when it was held. */
@@ -114,12 +119,7 @@ export class KeyTable<V> {
     this.mask = capacity - 1;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
-      if (k === undefined) continue;
-      let b = hashes[i]! & this.mask;
-      while (this.keys[b] !== undefined) b = (b + 1) & this.mask;
-      this.keys[b] = k;
-      this.values[b] = values[i];
-      this.hashes[b] = hashes[i]!;
+      if (k !== undefined) this.place(k, values[i], hashes[i]!);
     }
   }
 }
@@ -188,7 +188,6 @@ export class IdTable<V> {
       const s = id % this.ids.length;
       const held = this.ids[s]!;
       if (held === -1) break;
-      if (held === id) throw new RangeError(`id table: id ${id} already held`);
       if (this.ids.length < MAX_ID_SLOTS) {
         this.resize(this.ids.length * 2);
         continue;
@@ -240,35 +239,18 @@ export class IdTable<V> {
     return out;
   }
 
-  /** Grows to `capacity` slots (or more, up to {@link MAX_ID_SLOTS}, until held ids do not clash). */
+  /**
+   * Doubles to `capacity` slots. Held ids cannot clash there: ids apart from each other mod `c`
+   * are also apart mod `2c`.
+   */
   private resize(capacity: number): void {
     const ids = this.ids;
     const values = this.values;
-    let cap = capacity;
-    for (; cap < MAX_ID_SLOTS; cap *= 2) {
-      const taken = new Uint8Array(cap);
-      let clash = false;
-      for (let s = 0; s < ids.length && !clash; s++) {
-        if (ids[s] === -1) continue;
-        const t = ids[s]! % cap;
-        if (taken[t] === 1) clash = true;
-        taken[t] = 1;
-      }
-      if (!clash) break;
-    }
-    this.ids = new Float64Array(cap).fill(-1);
-    this.values = new Array<V | undefined>(cap).fill(undefined);
+    this.ids = new Float64Array(capacity).fill(-1);
+    this.values = new Array<V | undefined>(capacity).fill(undefined);
     for (let s = 0; s < ids.length; s++) {
       if (ids[s] === -1) continue;
-      const t = ids[s]! % cap;
-      if (this.ids[t] !== -1) {
-        // Only at full size: the older of the two moves aside.
-        const older = Math.min(this.ids[t]!, ids[s]!);
-        const olderValue = older === ids[s] ? values[s] : this.values[t];
-        this.stragglers ??= new Map();
-        this.stragglers.set(older, olderValue as V);
-        if (older === ids[s]) continue;
-      }
+      const t = ids[s]! % capacity;
       this.ids[t] = ids[s]!;
       this.values[t] = values[s];
     }

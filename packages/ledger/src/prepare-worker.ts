@@ -26,7 +26,13 @@ import {
 import { CHAIN_BYTES } from './chain-hash';
 import { type FrameJob, finishFrame, LeafHashWindow } from './frame-finish';
 import { FINGERPRINT_BYTES, idempotencyKey, KeyFingerprinter } from './key-fingerprint';
-import { createSubjectSealing, encodeSealedBody, type SubjectSealing, subjectIdOf } from './record-prep';
+import {
+  createSubjectSealing,
+  encodeSealedBody,
+  preparedLayout,
+  type SubjectSealing,
+  subjectIdOf,
+} from './record-prep';
 
 /** Key material of a subject the worker has not seen yet. */
 export interface SubjectKeyMaterial {
@@ -174,7 +180,7 @@ class PrepareState {
     }
     // One buffer for the whole append (see PrepareAnswer): one transfer, one object to sweep.
     const fingerprinted = this.fingerprinters.size > 0;
-    const bodiesAt = 4 * (n + 1) + (fingerprinted ? FINGERPRINT_BYTES * n : 0);
+    const { fingerprintsAt, bodiesAt } = preparedLayout(n, fingerprinted);
     const buffer = new ArrayBuffer(bodiesAt + total);
     const offsets = new Uint32Array(buffer, 0, n + 1);
     const bodies = new Uint8Array(buffer, bodiesAt, total);
@@ -188,7 +194,7 @@ class PrepareState {
       this.fingerprint(
         events,
         request.eventIds,
-        new Uint32Array(buffer, 4 * (n + 1), (FINGERPRINT_BYTES / 4) * n),
+        new Uint32Array(buffer, fingerprintsAt, (FINGERPRINT_BYTES / 4) * n),
       );
     }
     for (const subjectId of request.drop) this.sealings.delete(subjectId);

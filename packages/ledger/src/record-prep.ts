@@ -20,6 +20,7 @@ import {
   type SubjectKey,
 } from '@sealog/crypto-envelope';
 import { LedgerError } from './errors';
+import { FINGERPRINT_BYTES } from './key-fingerprint';
 import { type LedgerKeys, SUBJECT_TOKEN_FIELD } from './ledger-keys';
 
 /** Field sealers kept per subject before the oldest is dropped (they are cheap to recreate). */
@@ -58,6 +59,19 @@ export interface PreparedRecord {
    */
   readonly keyFingerprints?: Uint32Array;
   readonly keyFingerprintAt?: number;
+}
+
+/**
+ * Where the parts of a prepare answer's buffer start for `n` events (prepare-worker.ts,
+ * `PrepareAnswer`): `n + 1` u32 body offsets at 0, the key fingerprints (when `fingerprinted`) at
+ * `fingerprintsAt`, the bodies at `bodiesAt`. Written by the worker, read by the main thread.
+ */
+export function preparedLayout(
+  n: number,
+  fingerprinted: boolean,
+): { fingerprintsAt: number; bodiesAt: number } {
+  const fingerprintsAt = 4 * (n + 1);
+  return { fingerprintsAt, bodiesAt: fingerprintsAt + (fingerprinted ? FINGERPRINT_BYTES * n : 0) };
 }
 
 /** What sealing needs per subject: its field sealer, key id and blind token (deterministic). */

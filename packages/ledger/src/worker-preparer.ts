@@ -26,7 +26,7 @@ import type {
   PrepareWorkerData,
   SubjectKeyMaterial,
 } from './prepare-worker';
-import { SEALER_CACHE_ENTRIES, subjectIdOf } from './record-prep';
+import { preparedLayout, SEALER_CACHE_ENTRIES, subjectIdOf } from './record-prep';
 
 type Answer = Exclude<PrepareResponse, { type: 'ready' | 'failed' | 'prepared-batch' }>;
 
@@ -374,11 +374,11 @@ function readPrepared(answer: Extract<PrepareAnswer, { type: 'prepared' }>): {
   fingerprints: Uint32Array | undefined;
 } {
   const { buffer, count: n } = answer;
+  const { fingerprintsAt, bodiesAt } = preparedLayout(n, answer.fingerprinted);
   const offsets = new Uint32Array(buffer, 0, n + 1);
   const fingerprints = answer.fingerprinted
-    ? new Uint32Array(buffer, 4 * (n + 1), (FINGERPRINT_BYTES / 4) * n)
+    ? new Uint32Array(buffer, fingerprintsAt, (FINGERPRINT_BYTES / 4) * n)
     : undefined;
-  const bodiesAt = 4 * (n + 1) + (answer.fingerprinted ? FINGERPRINT_BYTES * n : 0);
   const bodies: Uint8Array[] = new Array(n);
   for (let i = 0; i < n; i++) {
     bodies[i] = new Uint8Array(buffer, bodiesAt + offsets[i]!, offsets[i + 1]! - offsets[i]!);
