@@ -2,7 +2,9 @@
  * State snapshot encoding: the writer-thread work of one snapshot of a full idempotency window
  * (tenant ‖ event-id keys, as the ledger stores them) and 20,000 entity heads, sliced as the writer
  * does it; adding keys to the full window (once per durable record); and the restart side (reading
- * the file back into the window).
+ * the file back into the window); and one key at a time into an empty window of 1,000,000 keys
+ * until it is full (a log's first million records: the max column is the longest pause growth
+ * causes).
  * Quick mode (SEALOG_BENCH_QUICK=1): 10,000 keys.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -82,5 +84,27 @@ describe(`state snapshot: ${KEYS} idempotency keys + ${HEADS} entity heads`, () 
       IdempotencyWindow.fromColumns(file.idempotency, KEYS);
     },
     OPTIONS,
+  );
+});
+
+const FILL = QUICK ? 10_000 : 1_000_000;
+describe(`idempotency window: an empty window of ${FILL} keys filled one key at a time`, () => {
+  const filling = new IdempotencyWindow(FILL);
+  const words = new Uint32Array(4);
+  let x = 0x9e3779b9;
+  let leaf = 0;
+  bench(
+    'one new key (fingerprint given, as the writer adds it)',
+    () => {
+      for (let j = 0; j < 4; j++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        words[j] = x >>> 0;
+      }
+      filling.setFingerprint(words, 0, leaf, hash, (leaf % 64) * 32);
+      leaf++;
+    },
+    { time: 0, iterations: FILL, warmupTime: 0, warmupIterations: 0 },
   );
 });

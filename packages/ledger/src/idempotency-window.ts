@@ -4,11 +4,17 @@
  *
  * Layout: nothing per key on the V8 heap. Keys are kept as 16-byte salted fingerprints
  * (key-fingerprint.ts) in a ring of slots — fingerprint, leaf index and leaf hash in three typed
- * arrays, the oldest entry at `oldest` — and found through an open-addressing hash table (linear
- * probing, a slot number per bucket, at most half full; the oldest entry leaves by backward-shift
- * deletion, so there are no tombstones). A full window of a million keys is ~64 MB of flat memory
- * that no GC visits, where a `Map` of key strings was ~170 MB of objects that every major GC marked.
- * The ring grows by doubling up to `capacity` slots (56 bytes each, plus 4–8 bytes of table).
+ * arrays per chunk of 16,384 slots, the oldest entry at `oldest` — and found through an
+ * open-addressing hash table (linear probing, a slot number per bucket, at most half full; the
+ * oldest entry leaves by backward-shift deletion, so there are no tombstones). A full window of a
+ * million keys is ~64 MB of flat memory that no GC visits, where a `Map` of key strings was
+ * ~170 MB of objects that every major GC marked.
+ *
+ * Growth never stalls the writer: the ring gains a chunk at a time up to `capacity` slots (56 bytes
+ * each; nothing is copied), and the table is split into shards by other bits of the fingerprint,
+ * sized so that each holds ~8,192 keys when the window is full; a shard doubles (and rehashes its
+ * own keys) on its own. A flat ring and table that doubled took 64 ms at 262,144 keys and 149 ms
+ * at 524,288 (mostly first-touch page faults of the copies) on these machines.
  *
  * Re-adding a held key updates its result in place (it keeps its age): the log only re-adds keys
  * when a restart replays records a snapshot already holds, with the same result.
@@ -22,11 +28,15 @@ import {
   FingerprintBuilder,
   type FingerprintColumns,
   type FingerprintCursor,
-  grown,
   type IdempotentResult,
 } from './state-snapshot';
 
-const INITIAL_SLOTS = 1024;
+/** Slots per chunk of the ring (2^14: 256 KiB of fingerprints, 512 KiB of hashes). */
+const CHUNK_BITS = 14;
+const CHUNK_SLOTS = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK_SLOTS - 1;
+/** Entries a shard of the table is sized for: its rehash when it doubles is this many inserts at most. */
+const SHARD_ENTRIES = 1 << 13;
 /** u32 words per fingerprint. */
 const WORDS = FINGERPRINT_BYTES / 4;
 
@@ -43,13 +53,17 @@ export class IdempotencyWindow {
   /** Keys remembered at most; the oldest is forgotten when one more is added. */
   readonly capacity: number;
   private readonly fingerprinter: KeyFingerprinter;
-  /** Fingerprint of slot `s` at words `s * WORDS …`. */
-  private fingerprints: Uint32Array;
-  private leafIndexes: Float64Array;
-  private hashes: Uint8Array;
-  /** Buckets: slot + 1, or 0 when empty. */
-  private table: Int32Array;
-  private mask: number;
+  /** Per chunk: fingerprint of slot `s` at words `(s & CHUNK_MASK) * WORDS …` of chunk `s >> CHUNK_BITS`. */
+  private readonly fingerprints: Uint32Array[] = [];
+  private readonly leafIndexes: Float64Array[] = [];
+  private readonly hashes: Uint8Array[] = [];
+  /** Slots allocated (chunks × their sizes). */
+  private slots = 0;
+  /** Per shard (fingerprint word 1 & `shardMask`), its buckets: slot + 1, or 0 when empty. */
+  private readonly tables: Int32Array[] = [];
+  /** Per shard: keys it holds. */
+  private readonly shardCounts: Int32Array;
+  private readonly shardMask: number;
   /** Slot of the oldest entry (the ring wraps only once it has `capacity` slots). */
   private oldest = 0;
   private count = 0;
@@ -69,12 +83,11 @@ export class IdempotencyWindow {
     }
     this.capacity = capacity;
     this.fingerprinter = new KeyFingerprinter(salt);
-    const slots = Math.min(capacity, INITIAL_SLOTS);
-    this.fingerprints = new Uint32Array(slots * WORDS);
-    this.leafIndexes = new Float64Array(slots);
-    this.hashes = new Uint8Array(slots * HASH_BYTES);
-    this.table = new Int32Array(tableSizeFor(slots));
-    this.mask = this.table.length - 1;
+    let shards = 1;
+    while (shards * SHARD_ENTRIES < capacity) shards *= 2;
+    this.shardMask = shards - 1;
+    this.shardCounts = new Int32Array(shards);
+    for (let k = 0; k < shards; k++) this.tables.push(new Int32Array(16));
   }
 
   /** A window holding the entries of `columns` (oldest first; only the newest `capacity` are kept). */
@@ -103,7 +116,7 @@ export class IdempotencyWindow {
   /** Whether `key` is held. */
   has(key: string): boolean {
     this.fingerprinter.fingerprint(key, this.probe, 0);
-    return this.bucketOf(this.probe, 0) >= 0;
+    return this.bucketOf(this.probe[1]! & this.shardMask, this.probe, 0) >= 0;
   }
 
   /** The result remembered for `key` (a fresh copy of its hash), if held. */
@@ -114,12 +127,15 @@ export class IdempotencyWindow {
 
   /** Like {@link IdempotencyWindow.get}, for a key whose fingerprint (under {@link salt}) is `words[at …]`. */
   getFingerprint(words: Uint32Array, at: number): IdempotentResult | undefined {
-    const bucket = this.bucketOf(words, at);
+    const shard = words[at + 1]! & this.shardMask;
+    const bucket = this.bucketOf(shard, words, at);
     if (bucket < 0) return undefined;
-    const slot = this.table[bucket]! - 1;
+    const slot = this.tables[shard]![bucket]! - 1;
+    const c = slot >>> CHUNK_BITS;
+    const o = slot & CHUNK_MASK;
     return {
-      leafIndex: this.leafIndexes[slot]!,
-      leafHash: this.hashes.slice(slot * HASH_BYTES, (slot + 1) * HASH_BYTES),
+      leafIndex: this.leafIndexes[c]![o]!,
+      leafHash: this.hashes[c]!.slice(o * HASH_BYTES, (o + 1) * HASH_BYTES),
     };
   }
 
@@ -143,14 +159,16 @@ export class IdempotencyWindow {
     return (sink, max) => {
       const first = this.added - this.count;
       if (next < first) next = first;
-      const slots = this.leafIndexes.length;
+      const slots = this.slots;
       let left = Math.min(max, end - next);
-      // At most two runs of consecutive slots (the ring may wrap): copied as ranges.
+      // Runs of consecutive slots within a chunk (the ring may wrap): copied as ranges.
       while (left > 0) {
         let slot = this.oldest + (next - first);
         if (slot >= slots) slot -= slots;
-        const run = Math.min(left, slots - slot);
-        sink.addRange(this.fingerprints, this.leafIndexes, this.hashes, slot, run);
+        const c = slot >>> CHUNK_BITS;
+        const o = slot & CHUNK_MASK;
+        const run = Math.min(left, this.leafIndexes[c]!.length - o);
+        sink.addRange(this.fingerprints[c]!, this.leafIndexes[c]!, this.hashes[c]!, o, run);
         next += run;
         left -= run;
       }
@@ -165,16 +183,17 @@ export class IdempotencyWindow {
     return sink.columns(this.salt);
   }
 
-  /** Bucket holding the fingerprint at `words[at…]`, or -1. */
-  private bucketOf(words: Uint32Array, at: number): number {
-    const fps = this.fingerprints;
-    const table = this.table;
-    const mask = this.mask;
+  /** Bucket of shard `shard` holding the fingerprint at `words[at…]`, or -1. */
+  private bucketOf(shard: number, words: Uint32Array, at: number): number {
+    const table = this.tables[shard]!;
+    const mask = table.length - 1;
     const w0 = words[at]!;
     for (let b = w0 & mask; ; b = (b + 1) & mask) {
       const v = table[b]!;
       if (v === 0) return -1;
-      const s = (v - 1) * WORDS;
+      const slot = v - 1;
+      const fps = this.fingerprints[slot >>> CHUNK_BITS]!;
+      const s = (slot & CHUNK_MASK) * WORDS;
       if (
         fps[s] === w0 &&
         fps[s + 1] === words[at + 1] &&
@@ -188,53 +207,60 @@ export class IdempotencyWindow {
 
   /** Like {@link IdempotencyWindow.set}, for a key whose fingerprint (under {@link salt}) is `words[at …]`. */
   setFingerprint(words: Uint32Array, at: number, leafIndex: number, hash: Uint8Array, offset: number): void {
-    const held = this.bucketOf(words, at);
+    const shard = words[at + 1]! & this.shardMask;
+    const held = this.bucketOf(shard, words, at);
     let slot: number;
     if (held >= 0) {
-      slot = this.table[held]! - 1;
+      slot = this.tables[shard]![held]! - 1;
     } else {
       if (this.count === this.capacity) {
         // Full: the oldest key gives up its slot.
         slot = this.oldest;
-        this.removeBucket(this.bucketOf(this.fingerprints, slot * WORDS));
+        const oldFps = this.fingerprints[slot >>> CHUNK_BITS]!;
+        const oldAt = (slot & CHUNK_MASK) * WORDS;
+        const oldShard = oldFps[oldAt + 1]! & this.shardMask;
+        this.removeBucket(oldShard, this.bucketOf(oldShard, oldFps, oldAt));
         this.oldest = slot + 1 === this.capacity ? 0 : slot + 1;
       } else {
-        if (this.count === this.leafIndexes.length) this.grow();
+        if (this.count === this.slots) this.addChunk();
         // Not full yet: nothing was forgotten, the ring starts at slot 0.
         slot = this.count;
         this.count++;
       }
-      const fps = this.fingerprints;
-      const s = slot * WORDS;
+      const fps = this.fingerprints[slot >>> CHUNK_BITS]!;
+      const s = (slot & CHUNK_MASK) * WORDS;
       fps[s] = words[at]!;
       fps[s + 1] = words[at + 1]!;
       fps[s + 2] = words[at + 2]!;
       fps[s + 3] = words[at + 3]!;
-      this.insertBucket(slot);
+      if (++this.shardCounts[shard]! * 2 > this.tables[shard]!.length) this.growShard(shard);
+      this.insertBucket(this.tables[shard]!, slot);
       this.added++;
     }
-    this.leafIndexes[slot] = leafIndex;
-    const hashes = this.hashes;
-    const h = slot * HASH_BYTES;
+    const o = slot & CHUNK_MASK;
+    this.leafIndexes[slot >>> CHUNK_BITS]![o] = leafIndex;
+    const hashes = this.hashes[slot >>> CHUNK_BITS]!;
+    const h = o * HASH_BYTES;
     for (let j = 0; j < HASH_BYTES; j++) hashes[h + j] = hash[offset + j]!;
   }
 
-  private insertBucket(slot: number): void {
-    const table = this.table;
-    const mask = this.mask;
-    let b = this.fingerprints[slot * WORDS]! & mask;
+  /** Puts `slot` in the first empty bucket of its probe run in `table`. */
+  private insertBucket(table: Int32Array, slot: number): void {
+    const mask = table.length - 1;
+    let b = this.fingerprints[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * WORDS]! & mask;
     while (table[b] !== 0) b = (b + 1) & mask;
     table[b] = slot + 1;
   }
 
-  /** Empties bucket `b`, moving later entries of its probe run back (no tombstones). */
-  private removeBucket(b: number): void {
-    const table = this.table;
-    const mask = this.mask;
-    const fps = this.fingerprints;
+  /** Empties bucket `b` of shard `shard`, moving later entries of its probe run back (no tombstones). */
+  private removeBucket(shard: number, b: number): void {
+    const table = this.tables[shard]!;
+    const mask = table.length - 1;
+    this.shardCounts[shard]!--;
     let hole = b;
     for (let j = (hole + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const home = fps[(table[j]! - 1) * WORDS]! & mask;
+      const slot = table[j]! - 1;
+      const home = this.fingerprints[slot >>> CHUNK_BITS]![(slot & CHUNK_MASK) * WORDS]! & mask;
       // The entry at j may move to the hole unless its home lies cyclically in (hole, j].
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (!stays) {
@@ -245,20 +271,20 @@ export class IdempotencyWindow {
     table[hole] = 0;
   }
 
-  private grow(): void {
-    const slots = Math.min(this.capacity, this.leafIndexes.length * 2);
-    this.fingerprints = grown(this.fingerprints, slots * WORDS);
-    this.leafIndexes = grown(this.leafIndexes, slots);
-    this.hashes = grown(this.hashes, slots * HASH_BYTES);
-    this.table = new Int32Array(tableSizeFor(slots));
-    this.mask = this.table.length - 1;
-    for (let s = 0; s < this.count; s++) this.insertBucket(s);
+  /** Doubles shard `shard`'s table (its keys only are rehashed). */
+  private growShard(shard: number): void {
+    const old = this.tables[shard]!;
+    const table = new Int32Array(old.length * 2);
+    for (let b = 0; b < old.length; b++) if (old[b] !== 0) this.insertBucket(table, old[b]! - 1);
+    this.tables[shard] = table;
   }
-}
 
-/** The smallest power of two ≥ 2 × `slots` (the table is at most half full). */
-function tableSizeFor(slots: number): number {
-  let n = 16;
-  while (n < slots * 2) n *= 2;
-  return n;
+  /** Allocates the ring's next chunk (the last one only as large as `capacity` needs). */
+  private addChunk(): void {
+    const n = Math.min(CHUNK_SLOTS, this.capacity - this.slots);
+    this.fingerprints.push(new Uint32Array(n * WORDS));
+    this.leafIndexes.push(new Float64Array(n));
+    this.hashes.push(new Uint8Array(n * HASH_BYTES));
+    this.slots += n;
+  }
 }

@@ -95,6 +95,44 @@ describe('IdempotencyWindow', () => {
     );
   });
 
+  it('stays exact across chunk and shard boundaries (40,000 keys: three chunks of the ring, eight shards)', () => {
+    const capacity = 40_000;
+    const w = new IdempotencyWindow(capacity);
+    const ref = new Reference(capacity);
+    let s = 7;
+    for (let i = 0; i < capacity * 3; i++) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      // Keys repeat (re-adds keep their age) and the ring wraps past its partial last chunk.
+      const key = `tenant-${s % 5}\u0000${(s >>> 3) % (capacity * 2)}`;
+      w.set(key, i, hashOf(i));
+      ref.set(key, i);
+      if (i === capacity - 1) expect(w.size).toBe(ref.map.size);
+    }
+    expect(w.size).toBe(ref.map.size);
+    expectSameAs(w, ref);
+    for (let k = 0; k < capacity * 2; k += 3) {
+      const key = `tenant-${k % 5}\u0000${k}`;
+      const want = ref.map.get(key);
+      expect(w.get(key)?.leafIndex).toBe(want);
+      if (want !== undefined) expect(Buffer.from(w.get(key)!.leafHash)).toEqual(Buffer.from(hashOf(want)));
+    }
+    // A snapshot in slices that do not line up with chunks, while keys keep arriving.
+    const sink = new FingerprintBuilder();
+    const cursor = w.snapshotCursor();
+    const held = w.columns().leafIndexes;
+    let n = capacity * 3;
+    while (cursor(sink, 6_999)) for (let i = 0; i < 1_000; i++, n++) w.set(`late${n}`, n, hashOf(n));
+    const { leafIndexes } = sink.columns(w.salt);
+    // 1,000 keys forgotten per slice after the first: the cursor skips them, keeps the rest in order.
+    const written = new Set(leafIndexes);
+    const kept = [...held].filter((leaf) => written.has(leaf));
+    expect([...leafIndexes]).toEqual(kept);
+    expect(leafIndexes.length).toBeGreaterThan(capacity - 6_000);
+    const back = IdempotencyWindow.fromColumns(sink.columns(w.salt), capacity);
+    expect(back.size).toBe(leafIndexes.length);
+    for (const [key, leaf] of ref.map) if (written.has(leaf)) expect(back.get(key)?.leafIndex).toBe(leaf);
+  });
+
   it('returns copies: a result does not change when its slot is reused', () => {
     const w = new IdempotencyWindow(1);
     w.set('a', 1, hashOf(1));
@@ -149,7 +187,7 @@ describe('IdempotencyWindow', () => {
       fc.property(
         fc.integer({ min: 1, max: 50 }),
         fc.array(fc.nat(20), { maxLength: 30 }),
-        // Full and wrapping (100 of 150), or still growing past its first 1,024 slots (1,000 of 3,000).
+        // Full and wrapping (100 of 150), or not full yet (1,000 of 3,000).
         fc.constantFrom([100, 150], [3000, 1000]),
         (slice, arrivals, [capacity, initial]) => {
           const w = new IdempotencyWindow(capacity!);
