@@ -3,7 +3,9 @@
  * `CompactRange` (one at a time, array batch, flat batch, flat batch with an `onNode` visitor) and
  * a `TiledTree` on the memory store (flat batch, tiles written per call). The bare row is the
  * primitive floor: BATCH − 1 one-shot `crypto.hash` calls over 65-byte inputs, since a steady
- * stream of appends hashes about one interior node per leaf.
+ * stream of appends hashes about one interior node per leaf. A second group appends FRAME = 31
+ * leaf hashes per op, a frame's worth as the ledger's writer appends them (most of its nodes are
+ * above the first level, in runs too short for the SIMD lanes).
  */
 import * as nodeCrypto from 'node:crypto';
 import { bench, describe } from 'vitest';
@@ -71,6 +73,20 @@ describe(`append, ${BATCH} leaf hashes per op`, () => {
     'TiledTree.appendFlat (memory store, tiles written)',
     async () => {
       await tiled.appendFlat(flat);
+    },
+    BENCH_OPTIONS,
+  );
+});
+
+const FRAME = 31;
+const frameFlat = flat.subarray(0, FRAME * 32);
+const frameRange = new CompactRange({ onNode: () => {} });
+const FRAMES_PER_OP = 64;
+describe(`append, ${FRAMES_PER_OP} × ${FRAME} leaf hashes per op (frame-sized batches)`, () => {
+  bench(
+    'CompactRange.appendFlat + onNode visitor',
+    () => {
+      for (let i = 0; i < FRAMES_PER_OP; i++) frameRange.appendFlat(frameFlat);
     },
     BENCH_OPTIONS,
   );

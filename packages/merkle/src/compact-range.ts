@@ -15,7 +15,7 @@
  * must not modify them (the range keeps the same buffer as internal state).
  */
 import { MerkleError } from './errors';
-import { hashPairsOfBytes } from './fast-root';
+import { hashNodeOfBytes, hashPairsOfBytes } from './fast-root';
 import { emptyRoot, hashNode, hashPairAt } from './hashing';
 import { popCount } from './node-plan';
 import {
@@ -275,6 +275,15 @@ export class CompactRange {
     for (let level = 0, s = size; s > 0; level++, s = Math.floor(s / 2)) {
       if (s % 2 === 1) old[level] = this.#nodes[k--]!;
     }
+    // One buffer for every level's new nodes, and first a copy of a leftover leaf (the caller's
+    // buffer is not retained): one allocation per call, not one per level and per node.
+    let total = 1;
+    for (let a = size, m = n; m > 0; a = Math.floor(a / 2)) {
+      m = Math.floor((a + m) / 2) - Math.floor(a / 2);
+      total += m;
+    }
+    const all = new Uint8Array(total * HASH_BYTES);
+    let at = HASH_BYTES;
     const kept: Uint8Array[] = [];
     let run = flat;
     let a = size; // index of run[0] at this level
@@ -282,22 +291,21 @@ export class CompactRange {
     let level = 0;
     for (; m > 0; level++) {
       const outCount = Math.floor((a + m) / 2) - Math.floor(a / 2);
-      const out = new Uint8Array(outCount * HASH_BYTES);
+      const out = all.subarray(at, at + outCount * HASH_BYTES);
+      at += outCount * HASH_BYTES;
       let i = 0;
       let o = 0;
       if (a % 2 === 1) {
-        out.set(hashNode(old[level]!, run.subarray(0, HASH_BYTES)), 0);
+        hashNodeOfBytes(old[level]!, run, 0, out, 0);
         i = 1;
         o = 1;
       }
       const pairs = Math.floor((m - i) / 2);
       hashPairsOfBytes(run, i * HASH_BYTES, pairs, out, o * HASH_BYTES);
       if ((m - i) % 2 === 1) {
-        // Copied at level 0 (the caller's buffer is not retained); later runs are ours.
+        if (level === 0) all.set(run.subarray((m - 1) * HASH_BYTES, m * HASH_BYTES), 0);
         kept[level] =
-          level === 0
-            ? copyOf(run, (m - 1) * HASH_BYTES, m * HASH_BYTES)
-            : run.subarray((m - 1) * HASH_BYTES, m * HASH_BYTES);
+          level === 0 ? all.subarray(0, HASH_BYTES) : run.subarray((m - 1) * HASH_BYTES, m * HASH_BYTES);
       }
       const first = Math.floor(a / 2);
       if (visit !== undefined) {

@@ -7,7 +7,7 @@
  *
  * Results equal `node:crypto`'s (property tests against the reference `rootFromLeafHashes`).
  */
-import { HASH_BYTES, hashPairAt } from './hashing';
+import { HASH_BYTES } from './hashing';
 import { bytesFromWords, HASH_WORDS, hashNodeWords, wordsFromBytes } from './sha256-node';
 import { SimdHasher } from './sha256-simd';
 
@@ -64,7 +64,9 @@ export function perfectRootOfBytes(bytes: Uint8Array, offset: number, count: num
 /**
  * Interior node hashes of `pairs` adjacent pairs: node `j` = `H(0x01 ‖ src[2j] ‖ src[2j+1])` for
  * the 32-byte hashes at `src[srcOffset …)`, written to `dst[dstOffset + 32j …)`. Through the SIMD
- * lanes for runs of at least {@link SIMD_MIN_NODES} pairs, `node:crypto` otherwise.
+ * lanes for runs of at least {@link SIMD_MIN_NODES} pairs, the word-based hasher otherwise: no
+ * allocation either way (a `node:crypto` call returns a fresh buffer per node, one more
+ * `ArrayBuffer` for the calling thread's GC to sweep).
  */
 export function hashPairsOfBytes(
   src: Uint8Array,
@@ -75,9 +77,12 @@ export function hashPairsOfBytes(
 ): void {
   const hasher = pairs >= SIMD_MIN_NODES ? simdHasher() : null;
   if (hasher === null) {
-    for (let j = 0; j < pairs; j++) {
-      dst.set(hashPairAt(src, srcOffset + 2 * HASH_BYTES * j), dstOffset + HASH_BYTES * j);
-    }
+    if (scratch.length < 2 * pairs * HASH_WORDS) scratch = new Int32Array(2 * pairs * HASH_WORDS);
+    const w = scratch;
+    wordsFromBytes(src, srcOffset, w, 0, 2 * pairs);
+    // In place, as in perfectRootOfBytes: node j (words 8j) is written after its children (16j) were read.
+    for (let j = 0; j < pairs; j++) hashNodeWords(w, 2 * HASH_WORDS * j, w, HASH_WORDS * j);
+    bytesFromWords(w, 0, dst, dstOffset, pairs);
     return;
   }
   const out = 2 * pairs * HASH_WORDS;
@@ -85,4 +90,22 @@ export function hashPairsOfBytes(
   wordsFromBytes(src, srcOffset, hasher.words, 0, 2 * pairs);
   hasher.hash(0, out, pairs);
   bytesFromWords(hasher.words, out, dst, dstOffset, pairs);
+}
+
+/**
+ * `H(0x01 ‖ left ‖ right)` of the 32-byte hashes `left` and `right[rightOffset …)`, written to
+ * `dst[dstOffset …)` without allocating.
+ */
+export function hashNodeOfBytes(
+  left: Uint8Array,
+  right: Uint8Array,
+  rightOffset: number,
+  dst: Uint8Array,
+  dstOffset: number,
+): void {
+  const w = scratch;
+  wordsFromBytes(left, 0, w, 0, 1);
+  wordsFromBytes(right, rightOffset, w, HASH_WORDS, 1);
+  hashNodeWords(w, 0, w, 0);
+  bytesFromWords(w, 0, dst, dstOffset, 1);
 }
