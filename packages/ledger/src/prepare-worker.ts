@@ -63,11 +63,6 @@ export type PrepareRequest =
    * the fingerprint of every event's `tenant_id "\0" event_id` under it (sent once, at start).
    */
   | { readonly type: 'salts'; readonly salts: readonly (readonly [string, Uint8Array])[] }
-  /**
-   * Prepare and forget requests that queued on the main thread while a prepare was in flight,
-   * handled in this order and answered with one `prepared-batch`.
-   */
-  | { readonly type: 'batch'; readonly items: readonly PrepareBatchItem[] }
   /** A log's frames start here, after the chain hash `chain` (once per log, before its frames). */
   | { readonly type: 'frame-log'; readonly log: number; readonly chain: Uint8Array }
   /** From now on seal this log's frames with this fresh data key (bytes wiped after import). */
@@ -78,11 +73,6 @@ export type PrepareRequest =
       readonly keyId: Uint8Array;
     }
   | { readonly type: 'frame'; readonly id: number; readonly log: number; readonly job: FrameJob };
-
-/** One request of a `batch`. */
-export type PrepareBatchItem =
-  | Extract<PrepareRequest, { type: 'prepare' }>
-  | Extract<PrepareRequest, { type: 'forget' }>;
 
 /** The answer to one prepare request. */
 export type PrepareAnswer =
@@ -122,8 +112,6 @@ export type PrepareResponse =
       readonly plain: Uint8Array;
     }
   | { readonly type: 'failed'; readonly id: number; readonly message: string }
-  /** The answers to a `batch`, in its order. */
-  | { readonly type: 'prepared-batch'; readonly answers: readonly PrepareAnswer[] }
   /** Sent once, when the worker listens. */
   | { readonly type: 'ready' };
 
@@ -300,25 +288,6 @@ if (!isMainThread && parentPort !== null) {
   port.on('message', (request: PrepareRequest) => {
     if (request.type === 'forget') {
       state.forget(request.subjectId);
-      return;
-    }
-    if (request.type === 'batch') {
-      const answers: PrepareAnswer[] = [];
-      const transfer: ArrayBuffer[] = [];
-      for (const item of request.items) {
-        if (item.type === 'forget') {
-          state.forget(item.subjectId);
-          continue;
-        }
-        try {
-          const answer = state.prepare(item);
-          answers.push(answer);
-          transfer.push(answer.buffer);
-        } catch (error) {
-          answers.push({ type: 'failed', id: item.id, message: (error as Error).message });
-        }
-      }
-      port.postMessage({ type: 'prepared-batch', answers } satisfies PrepareResponse, transfer);
       return;
     }
     if (request.type === 'salts') {

@@ -20,7 +20,6 @@ import { FINGERPRINT_BYTES } from './key-fingerprint';
 import type { LedgerKeys } from './ledger-keys';
 import type {
   PrepareAnswer,
-  PrepareBatchItem,
   PrepareRequest,
   PrepareResponse,
   PrepareWorkerData,
@@ -28,13 +27,11 @@ import type {
 } from './prepare-worker';
 import { preparedLayout, SEALER_CACHE_ENTRIES, subjectIdOf } from './record-prep';
 
-type Answer = Exclude<PrepareResponse, { type: 'ready' | 'failed' | 'prepared-batch' }>;
+type Answer = Exclude<PrepareResponse, { type: 'ready' | 'failed' }>;
 
 interface Pending {
   readonly resolve: (answer: Answer) => void;
   readonly reject: (error: Error) => void;
-  /** A prepare request posted as a message of its own (not inside a batch). */
-  single: boolean;
 }
 
 /**
@@ -64,20 +61,6 @@ export class WorkerPreparer {
   private readonly pending = new IdTable<Pending>();
   private nextId = 0;
   private nextFrameLog = 0;
-  /**
-   * Prepare messages posted and not answered yet (a single request or a batch). While one is in
-   * flight, new prepare requests (and forgets, to keep their order) wait in `outbox` and go
-   * together when it is answered: under load the worker gets one message per round trip instead
-   * of one per append (each hand-off wakes a thread, which costs tens of µs on these VMs); when
-   * idle a request goes at once.
-   */
-  private prepareMessagesInFlight = 0;
-  /** Prepare requests waiting for the message in flight to be answered (sent as one batch). */
-  private outbox: PrepareBatchItem[] = [];
-  private outboxTransfer: ArrayBuffer[] = [];
-  /** Prepare requests made, and messages that carried them (see {@link WorkerPreparer.stats}). */
-  private prepareRequests = 0;
-  private prepareMessages = 0;
   private failure: LedgerError | undefined;
   private closing = false;
   /** Rejects {@link WorkerPreparer.start} while it waits for the worker. */
@@ -197,15 +180,8 @@ export class WorkerPreparer {
     };
     // Key bytes are transferred (and so gone from this thread), not copied.
     const transfer = material.map((m) => m.key.buffer as ArrayBuffer);
-    this.prepareRequests++;
-    const answer = await this.answerTo(id, () => {
-      if (this.prepareMessagesInFlight === 0) {
-        this.postSinglePrepare(request, transfer);
-      } else {
-        this.outbox.push(request);
-        for (const t of transfer) this.outboxTransfer.push(t);
-      }
-    });
+    // One message per request, at once: the worker answers each as soon as it is prepared.
+    const answer = await this.answerTo(id, () => this.worker.postMessage(request, transfer));
     if (answer.type !== 'prepared')
       throw new LedgerError('FAILED', `prepare worker: unexpected ${answer.type}`);
     return readPrepared(answer);
@@ -258,7 +234,7 @@ export class WorkerPreparer {
   /** Registers the answer to request `id`, then has `send` post (or queue) the request. */
   private answerTo(id: number, send: () => void): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, single: false });
+      this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) this.worker.ref();
       send();
     });
@@ -267,43 +243,8 @@ export class WorkerPreparer {
   /** Makes the worker drop a subject's key (after erasure); the next use reloads it. */
   forget(subjectId: string): void {
     if (!this.known.delete(subjectId) || this.failure !== undefined || this.closing) return;
-    // After any queued request that may carry the subject's key.
-    if (this.outbox.length > 0) this.outbox.push({ type: 'forget', subjectId });
-    else this.worker.postMessage({ type: 'forget', subjectId } satisfies PrepareRequest);
-  }
-
-  /** Prepare requests made so far and the messages that carried them to the worker. */
-  stats(): { prepareRequests: number; prepareMessages: number } {
-    return { prepareRequests: this.prepareRequests, prepareMessages: this.prepareMessages };
-  }
-
-  private postSinglePrepare(
-    request: Extract<PrepareRequest, { type: 'prepare' }>,
-    transfer: ArrayBuffer[],
-  ): void {
-    this.prepareMessagesInFlight++;
-    this.prepareMessages++;
-    const pending = this.pending.get(request.id);
-    if (pending !== undefined) pending.single = true;
-    this.worker.postMessage(request, transfer);
-  }
-
-  /** Posts what queued while a prepare message was in flight (one request alone, else a batch). */
-  private flushOutbox(): void {
-    if (this.prepareMessagesInFlight > 0 || this.outbox.length === 0) return;
-    if (this.failure !== undefined || this.closing) return;
-    const items = this.outbox;
-    const transfer = this.outboxTransfer;
-    this.outbox = [];
-    this.outboxTransfer = [];
-    const only = items[0]!;
-    if (items.length === 1 && only.type === 'prepare') {
-      this.postSinglePrepare(only, transfer);
-      return;
-    }
-    this.prepareMessagesInFlight++;
-    this.prepareMessages++;
-    this.worker.postMessage({ type: 'batch', items } satisfies PrepareRequest, transfer);
+    // After any request posted before that may carry the subject's key (a port keeps order).
+    this.worker.postMessage({ type: 'forget', subjectId } satisfies PrepareRequest);
   }
 
   /** Resolves when every request posted so far has been answered (or failed). */
@@ -327,22 +268,6 @@ export class WorkerPreparer {
   }
 
   private onMessage(m: Exclude<PrepareResponse, { type: 'ready' }>): void {
-    if (m.type === 'prepared-batch') {
-      this.prepareMessagesInFlight--;
-      for (const answer of m.answers) this.settle(answer);
-      this.flushOutbox();
-      return;
-    }
-    if (this.pending.get(m.id)?.single === true) {
-      this.prepareMessagesInFlight--;
-      this.settle(m);
-      this.flushOutbox();
-      return;
-    }
-    this.settle(m);
-  }
-
-  private settle(m: Exclude<PrepareResponse, { type: 'ready' | 'prepared-batch' }> | PrepareAnswer): void {
     const p = this.pending.take(m.id);
     if (p === undefined) return;
     if (this.pending.size === 0) this.worker.unref();
@@ -361,8 +286,6 @@ export class WorkerPreparer {
   }
 
   private rejectAll(error: LedgerError): void {
-    this.outbox = [];
-    this.outboxTransfer = [];
     const pending = this.pending.drain();
     for (const p of pending) p.reject(error);
   }
