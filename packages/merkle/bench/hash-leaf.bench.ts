@@ -5,6 +5,8 @@
  * Rows: the bare primitives over a pre-built `0x00 ‖ record` (crypto.hash one-shot, a createHash
  * object, @noble/hashes), then this package's `hashLeaf` per record and `hashLeaves` over one
  * buffer + offsets. The gap between a bare primitive and `hashLeaf` is this package's overhead.
+ * A second group hashes frame-sized batches of mixed lengths (FRAMES × 31 records of 250–650
+ * bytes, as the ledger's frames hold them): `hashLeaf` per record against `hashLeaves`.
  */
 import * as nodeCrypto from 'node:crypto';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
@@ -82,6 +84,42 @@ describe(`leaf hash, ${RECORDS} × ${RECORD_BYTES} B records per op`, () => {
     'hashLeaves (one buffer + offsets → one output buffer)',
     () => {
       hashLeaves(data, offsets, out);
+    },
+    BENCH_OPTIONS,
+  );
+});
+
+const FRAMES = QUICK ? 2 : 64;
+const FRAME_RECORDS = 31;
+const mixedOffsets = new Uint32Array(FRAME_RECORDS + 1);
+for (let i = 0; i < FRAME_RECORDS; i++) mixedOffsets[i + 1] = mixedOffsets[i]! + 250 + ((i * 137) % 401);
+const mixed = pseudoRandomBytes(mixedOffsets[FRAME_RECORDS]!, 9);
+const mixedRecords = Array.from({ length: FRAME_RECORDS }, (_, i) =>
+  mixed.subarray(mixedOffsets[i]!, mixedOffsets[i + 1]!),
+);
+const mixedOut = new Uint8Array(FRAME_RECORDS * 32);
+for (let i = 0; i < FRAME_RECORDS; i++) {
+  check(
+    same(
+      hashLeaves(mixed, mixedOffsets, mixedOut).subarray(i * 32, (i + 1) * 32),
+      referenceLeaf(mixedRecords[i]!),
+    ),
+    `hashLeaves of mixed lengths, record ${i}`,
+  );
+}
+
+describe(`leaf hash, ${FRAMES} frames × ${FRAME_RECORDS} records of 250–650 B per op`, () => {
+  bench(
+    'hashLeaf per record',
+    () => {
+      for (let f = 0; f < FRAMES; f++) for (let i = 0; i < FRAME_RECORDS; i++) hashLeaf(mixedRecords[i]!);
+    },
+    BENCH_OPTIONS,
+  );
+  bench(
+    'hashLeaves (one buffer + offsets per frame)',
+    () => {
+      for (let f = 0; f < FRAMES; f++) hashLeaves(mixed, mixedOffsets, mixedOut);
     },
     BENCH_OPTIONS,
   );

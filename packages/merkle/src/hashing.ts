@@ -15,6 +15,8 @@
  */
 import * as nodeCrypto from 'node:crypto';
 import { MerkleError } from './errors';
+import { bytesFromWords, HASH_WORDS } from './sha256-node';
+import { SimdHasher } from './sha256-simd';
 import { assertBytes, assertCount, copyOf, HASH_BYTES } from './validate';
 
 export { HASH_BYTES };
@@ -91,6 +93,14 @@ const EMPTY_ROOT_BYTES: Uint8Array = sha256(new Uint8Array(0));
 export function emptyRoot(): Uint8Array {
   return copyOf(EMPTY_ROOT_BYTES);
 }
+
+/**
+ * `hashLeaves` of at least this many records goes through the SIMD lanes (four records that pad
+ * to the same number of blocks at a time, the rest one by one through node:crypto).
+ */
+const SIMD_MIN_LEAVES = 4;
+/** The lanes of `hashLeaves` (created on first use; `null` without WebAssembly SIMD). */
+let leafSimd: SimdHasher | null | undefined;
 
 // Scratch for `0x00 ‖ data`; grows (doubling) up to MAX_SCRATCH_LEAF_BYTES + 1.
 let leafScratch = new Uint8Array(1024);
@@ -189,9 +199,11 @@ export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
  * `data[offsets[i] … offsets[i + 1])`, so `offsets` has `count + 1` entries. The 32-byte hashes
  * are written consecutively into `out` (hash `i` at `out[32·i … 32·i + 32)`).
  *
- * It measured no faster than `hashLeaf` per record (the crypto call dominates; README
- * "Benchmarks"); its point is the flat output, which `CompactRange.appendFlat` and
- * `TiledTree.appendFlat` consume without one object per leaf.
+ * From 4 records on it hashes through WebAssembly SIMD lanes where the runtime has them (four
+ * records that pad to the same number of 64-byte blocks at a time; the others one by one through
+ * node:crypto): no buffer per hash, where each node:crypto call returns a fresh one (README
+ * "Benchmarks"). Its flat output feeds `CompactRange.appendFlat` and `TiledTree.appendFlat`
+ * without one object per leaf.
  *
  * @param data - the records' bytes.
  * @param offsets - `count + 1` non-decreasing byte offsets into `data`, each ≤ `data.length`.
@@ -218,9 +230,10 @@ export function hashLeaves(data: Uint8Array, offsets: ArrayLike<number>, out?: U
       `out: expected at least ${count * HASH_BYTES} bytes for ${count} hashes, got ${target.length}`,
     );
   }
-  let start = offsets[0] ?? 0;
-  assertCount(start, 'offsets[0]');
-  for (let i = 0; i < count; i++) {
+  const first = offsets[0] ?? 0;
+  assertCount(first, 'offsets[0]');
+  let longest = 0;
+  for (let i = 0, start = first; i < count; i++) {
     const end = offsets[i + 1]!;
     if (!Number.isInteger(end) || end < start || end > data.length) {
       throw new MerkleError(
@@ -228,6 +241,26 @@ export function hashLeaves(data: Uint8Array, offsets: ArrayLike<number>, out?: U
         `offsets[${i + 1}]: expected an integer ${start} ≤ offset ≤ ${data.length}, got ${end}`,
       );
     }
+    if (end - start > longest) longest = end - start;
+    start = end;
+  }
+  if (count >= SIMD_MIN_LEAVES && longest <= MAX_SCRATCH_LEAF_BYTES) {
+    if (leafSimd === undefined) leafSimd = SimdHasher.create() ?? null;
+    const simd = leafSimd;
+    if (simd !== null) {
+      // Views only: the lanes read the records from wasm memory, no buffer per hash.
+      const leaves = new Array<Uint8Array>(count);
+      for (let i = 0; i < count; i++) leaves[i] = data.subarray(offsets[i]!, offsets[i + 1]!);
+      const hashWords = count * HASH_WORDS;
+      simd.ensure(hashWords + SimdHasher.leafScratchWords(longest));
+      simd.hashLeaves(leaves, 0, hashWords);
+      bytesFromWords(simd.words, 0, target, 0, count);
+      return target;
+    }
+  }
+  let start = first;
+  for (let i = 0; i < count; i++) {
+    const end = offsets[i + 1]!;
     const n = end - start;
     let h: Uint8Array;
     if (n > MAX_SCRATCH_LEAF_BYTES) {
