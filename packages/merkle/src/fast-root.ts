@@ -14,12 +14,10 @@ import { SimdHasher } from './sha256-simd';
 /** Below this many nodes the per-call setup of the SIMD path is not worth it. */
 const SIMD_MIN_NODES = 8;
 
-let simd: SimdHasher | null | undefined;
 let scratch = new Int32Array(256 * HASH_WORDS);
 
 function simdHasher(): SimdHasher | null {
-  if (simd === undefined) simd = SimdHasher.create() ?? null;
-  return simd;
+  return SimdHasher.shared() ?? null;
 }
 
 /**

@@ -99,8 +99,6 @@ export function emptyRoot(): Uint8Array {
  * to the same number of blocks at a time, the rest one by one through node:crypto).
  */
 const SIMD_MIN_LEAVES = 4;
-/** The lanes of `hashLeaves` (created on first use; `null` without WebAssembly SIMD). */
-let leafSimd: SimdHasher | null | undefined;
 
 // Scratch for `0x00 ‖ data`; grows (doubling) up to MAX_SCRATCH_LEAF_BYTES + 1.
 let leafScratch = new Uint8Array(1024);
@@ -245,9 +243,8 @@ export function hashLeaves(data: Uint8Array, offsets: ArrayLike<number>, out?: U
     start = end;
   }
   if (count >= SIMD_MIN_LEAVES && longest <= MAX_SCRATCH_LEAF_BYTES) {
-    if (leafSimd === undefined) leafSimd = SimdHasher.create() ?? null;
-    const simd = leafSimd;
-    if (simd !== null) {
+    const simd = SimdHasher.shared();
+    if (simd !== undefined) {
       // Views only: the lanes read the records from wasm memory, no buffer per hash.
       const leaves = new Array<Uint8Array>(count);
       for (let i = 0; i < count; i++) leaves[i] = data.subarray(offsets[i]!, offsets[i + 1]!);

@@ -583,6 +583,8 @@ declare const WebAssembly: {
 };
 
 let compiled: WasmModule | null | undefined;
+/** See {@link SimdHasher.shared}: `null` until first asked for. */
+let shared: SimdHasher | undefined | null = null;
 
 /** The compiled module, or `null` when WebAssembly SIMD is not available. */
 function module(): WasmModule | null {
@@ -628,6 +630,15 @@ export class SimdHasher {
   static create(): SimdHasher | undefined {
     const mod = module();
     return mod === null ? undefined : new SimdHasher(mod);
+  }
+
+  /**
+   * This thread's shared hasher (made on first use), or `undefined` without WebAssembly SIMD.
+   * Callers use its memory only within one synchronous call, so they can share it.
+   */
+  static shared(): SimdHasher | undefined {
+    if (shared === null) shared = SimdHasher.create();
+    return shared;
   }
 
   /** Grows the memory to at least `words` words (then {@link SimdHasher.words} is a new view). */
