@@ -1,10 +1,11 @@
 /**
- * State snapshot encoding: the writer-thread work of one snapshot of a full idempotency window
- * (tenant ‖ event-id keys, as the ledger stores them) and 20,000 entity heads, sliced as the writer
- * does it; adding keys to the full window (once per durable record); and the restart side (reading
- * the file back into the window); and one key at a time into an empty window of 1,000,000 keys
- * until it is full (a log's first million records: the max column is the longest pause growth
- * causes).
+ * State snapshots with a full idempotency window (tenant ‖ event-id keys, as the ledger stores
+ * them) and 20,000 entity heads, written to disk with their fdatasyncs: the window written whole
+ * (what every snapshot wrote before snapshot version 4) against only the entries added since the
+ * previous snapshot (5% of the window: 10,000); adding keys to the full window (once per durable record); the restart side (reading the
+ * snapshot and the window files back into the window); and one key at a time into an empty window
+ * of 1,000,000 keys until it is full (a log's first million records: the max column is the longest
+ * pause growth causes).
  * Quick mode (SEALOG_BENCH_QUICK=1): 10,000 keys.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,10 +20,13 @@ import {
   readSnapshotColumns,
   writeSnapshotBytes,
 } from '../src/state-snapshot';
+import { WINDOW_FILE_ENTRIES, WindowJournal } from '../src/window-journal';
 
 const QUICK = process.env.SEALOG_BENCH_QUICK === '1';
 const KEYS = QUICK ? 10_000 : 200_000;
 const HEADS = QUICK ? 1_000 : 20_000;
+/** New keys between two snapshots (the window's last 5%). */
+const STEP = KEYS / 20;
 const OPTIONS = QUICK ? { time: 50, iterations: 2, warmupIterations: 0 } : { time: 3000, iterations: 5 };
 
 const hash = new Uint8Array(32 * 64).map((_, i) => (i * 131) & 0xff);
@@ -42,46 +46,68 @@ for (let i = 0; i < HEADS; i++) {
     leafHash: hash.subarray((i % 64) * 32, (i % 64) * 32 + 32),
   });
 }
-const encode = () =>
-  encodeSnapshotSliced({
+const dir = mkdtempSync(join(tmpdir(), 'sealog-snapshot-bench-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/**
+ * One snapshot as the writer takes it: heads packed in slices, then the window entries
+ * `[first, end)` the journal lacks written and fdatasync'd, then the snapshot file.
+ */
+const snapshot = async (journal: WindowJournal, end = window.endSequence): Promise<void> => {
+  const { parts } = await encodeSnapshotSliced({
     size: KEYS * 7,
     heads: cursorOf(heads),
-    idempotency: window.snapshotCursor(),
-    salt: window.salt,
-    windowSize: window.size,
+    window: () => journal.write(window, window.firstSequence, end),
   });
-const dir = mkdtempSync(join(tmpdir(), 'sealog-snapshot-bench-'));
-await writeSnapshotBytes(dir, (await encode()).parts);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  await writeSnapshotBytes(dir, parts);
+};
+await snapshot(new WindowJournal(dir, window.salt, undefined));
+// Incremental snapshots replay the window's second half, STEP entries at a time, over and over
+// (the entries exist already, so the iteration times only the snapshot).
+const half = { salt: window.salt, first: 0, end: KEYS / 2, entriesPerFile: WINDOW_FILE_ENTRIES };
+let incremental = new WindowJournal(dir, window.salt, half);
+let written = half.end;
+let added = 0;
+const addKeys = (n: number): void => {
+  for (let i = 0; i < n; i++, added++) {
+    window.set(
+      `tenant-${added % 40}\u0000018f3a2c-7d4e-7000-9abc-${added.toString(16).padStart(12, '0')}`,
+      added,
+      hash,
+      0,
+    );
+  }
+};
 
 describe(`state snapshot: ${KEYS} idempotency keys + ${HEADS} entity heads`, () => {
   bench(
-    'encode (sliced, as the writer does)',
+    'snapshot, the window written whole (as before snapshot version 4)',
     async () => {
-      await encode();
+      await snapshot(new WindowJournal(dir, window.salt, undefined));
     },
     OPTIONS,
   );
-  let added = 0;
+  bench(
+    `snapshot after ${STEP} new keys (only those written)`,
+    async () => {
+      if (written + STEP > KEYS) {
+        incremental = new WindowJournal(dir, window.salt, half);
+        written = half.end;
+      }
+      written += STEP;
+      await snapshot(incremental, written);
+    },
+    OPTIONS,
+  );
   bench(
     '10,000 new keys into the full window (the writer adds one per durable record)',
-    () => {
-      for (let i = 0; i < 10_000; i++, added++) {
-        window.set(
-          `tenant-${added % 40}\u0000018f3a2c-7d4e-7000-9abc-${added.toString(16).padStart(12, '0')}`,
-          added,
-          hash,
-          0,
-        );
-      }
-    },
+    () => addKeys(10_000),
     OPTIONS,
   );
   bench(
     'read back into the window (restart)',
     () => {
       const file = readSnapshotColumns(dir)!;
-      IdempotencyWindow.fromColumns(file.idempotency, KEYS);
+      IdempotencyWindow.fromColumns(file.idempotency, KEYS, file.window?.first);
     },
     OPTIONS,
   );

@@ -19,8 +19,9 @@
  * Re-adding a held key updates its result in place (it keeps its age): the log only re-adds keys
  * when a restart replays records a snapshot already holds, with the same result.
  *
- * Not here: persistence (state-snapshot.ts writes what {@link IdempotencyWindow.snapshotCursor}
- * adds), in-flight keys (the log writer tracks those until they are durable).
+ * Not here: persistence (window-journal.ts writes the entries each snapshot lacks, reading them
+ * with {@link IdempotencyWindow.visitRun}), in-flight keys (the log writer tracks those until they
+ * are durable).
  */
 import { HASH_BYTES } from '@sealog/merkle';
 import { FINGERPRINT_BYTES, KeyFingerprinter, newSalt } from './key-fingerprint';
@@ -39,6 +40,15 @@ const CHUNK_MASK = CHUNK_SLOTS - 1;
 const SHARD_ENTRIES = 1 << 13;
 /** u32 words per fingerprint. */
 const WORDS = FINGERPRINT_BYTES / 4;
+
+/** See {@link IdempotencyWindow.visitRun}. */
+export type RunVisitor = (
+  fingerprints: Uint32Array,
+  leafIndexes: Float64Array,
+  hashes: Uint8Array,
+  at: number,
+  count: number,
+) => void;
 
 /** Keys remembered per log unless configured otherwise. */
 export const DEFAULT_IDEMPOTENCY_WINDOW = 1_000_000;
@@ -90,15 +100,24 @@ export class IdempotencyWindow {
     for (let k = 0; k < shards; k++) this.tables.push(new Int32Array(16));
   }
 
-  /** A window holding the entries of `columns` (oldest first; only the newest `capacity` are kept). */
-  static fromColumns(columns: FingerprintColumns, capacity: number): IdempotencyWindow {
+  /**
+   * A window holding the entries of `columns` (oldest first; only the newest `capacity` are kept),
+   * numbered from `firstSequence` on (see {@link IdempotencyWindow.firstSequence}).
+   */
+  static fromColumns(columns: FingerprintColumns, capacity: number, firstSequence = 0): IdempotencyWindow {
     const w = new IdempotencyWindow(capacity, columns.salt);
+    w.added = firstSequence;
     const { fingerprints, leafIndexes, hashes } = columns;
     const words = new Uint32Array(WORDS);
     const view = new DataView(fingerprints.buffer, fingerprints.byteOffset, fingerprints.byteLength);
     for (let i = 0; i < leafIndexes.length; i++) {
       for (let j = 0; j < WORDS; j++) words[j] = view.getUint32(i * FINGERPRINT_BYTES + j * 4, true);
       w.setFingerprint(words, 0, leafIndexes[i]!, hashes, i * HASH_BYTES);
+    }
+    if (w.added !== firstSequence + leafIndexes.length) {
+      throw new Error(
+        `idempotency window: ${leafIndexes.length - (w.added - firstSequence)} repeated fingerprints in ${leafIndexes.length} entries`,
+      );
     }
     return w;
   }
@@ -149,6 +168,40 @@ export class IdempotencyWindow {
   }
 
   /**
+   * Sequence number of the oldest entry held. Entries are numbered in the order they were first
+   * added (from the `firstSequence` of {@link IdempotencyWindow.fromColumns}); the window holds
+   * `firstSequence … endSequence - 1`.
+   */
+  get firstSequence(): number {
+    return this.added - this.count;
+  }
+
+  /** Sequence number the next new entry gets. */
+  get endSequence(): number {
+    return this.added;
+  }
+
+  /**
+   * Calls `visit` with the held entries from sequence `seq` on that lie in one run of the ring's
+   * slots, at most `max` of them: the ring's arrays of that chunk and the run's first slot in them
+   * (entry `i` of the run: fingerprint words `(at + i) * 4 …`, `leafIndexes[at + i]`, hash bytes
+   * `(at + i) * 32 …`). The arrays are the window's own: valid until it next changes.
+   *
+   * @returns the entries visited (0 when `seq` is not held).
+   */
+  visitRun(seq: number, max: number, visit: RunVisitor): number {
+    const first = this.added - this.count;
+    if (seq < first || seq >= this.added || max <= 0) return 0;
+    let slot = this.oldest + (seq - first);
+    if (slot >= this.slots) slot -= this.slots;
+    const c = slot >>> CHUNK_BITS;
+    const o = slot & CHUNK_MASK;
+    const run = Math.min(max, this.added - seq, this.leafIndexes[c]!.length - o);
+    visit(this.fingerprints[c]!, this.leafIndexes[c]!, this.hashes[c]!, o, run);
+    return run;
+  }
+
+  /**
    * A cursor adding the entries held now, oldest first, to a snapshot without an object per entry
    * (copied as ranges). Keys forgotten between calls are skipped; keys added after this call are
    * not added (a restart replays their records), so a snapshot holds at most {@link size} entries.
@@ -157,18 +210,13 @@ export class IdempotencyWindow {
     let next = this.added - this.count;
     const end = this.added;
     return (sink, max) => {
-      const first = this.added - this.count;
-      if (next < first) next = first;
-      const slots = this.slots;
+      if (next < this.firstSequence) next = this.firstSequence;
       let left = Math.min(max, end - next);
       // Runs of consecutive slots within a chunk (the ring may wrap): copied as ranges.
       while (left > 0) {
-        let slot = this.oldest + (next - first);
-        if (slot >= slots) slot -= slots;
-        const c = slot >>> CHUNK_BITS;
-        const o = slot & CHUNK_MASK;
-        const run = Math.min(left, this.leafIndexes[c]!.length - o);
-        sink.addRange(this.fingerprints[c]!, this.leafIndexes[c]!, this.hashes[c]!, o, run);
+        const run = this.visitRun(next, left, (fps, idx, hashes, at, count) =>
+          sink.addRange(fps, idx, hashes, at, count),
+        );
         next += run;
         left -= run;
       }

@@ -14,7 +14,7 @@
  * Not here: validation, personal-data sealing (record-prep.ts), routing events to logs (ledger.ts).
  */
 import { hash as nodeHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assembleRecord,
@@ -57,11 +57,16 @@ import { entityKeyOf, type PreparedRecord } from './record-prep';
 import {
   encodeSnapshotSliced,
   readSnapshotColumns,
+  SNAPSHOT_FILE,
   SNAPSHOT_SLICE_ENTRIES,
   type SnapshotCursor,
   writeSnapshotBytes,
 } from './state-snapshot';
+import { WindowJournal } from './window-journal';
 import type { WorkerPreparer } from './worker-preparer';
+
+/** Lets the event loop run (between the slices of a snapshot). */
+const yieldToLoop = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Version of the integrity string's algorithm field: RFC 9162 SHA-256 leaf hash, format 1. */
 export const INTEGRITY_ALGO_VERSION = 'rfc9162.v1';
@@ -248,6 +253,8 @@ export class LogWriter {
   private readonly lanes = new Map<string, Lane<QueueItem>>();
   private readonly heads: Map<string, LiveHead>;
   private readonly idempotency: IdempotencyWindow;
+  /** The idempotency window's files (each snapshot adds the entries they lack). */
+  private readonly windowJournal: WindowJournal;
   /**
    * Idempotency keys accepted but not yet durable → their queue item (a repeat waits for the
    * first). Not a `Map`: see inflight-tables.ts.
@@ -308,6 +315,7 @@ export class LogWriter {
     tree: TiledTree;
     heads: Map<string, LiveHead>;
     idempotency: IdempotencyWindow;
+    windowJournal: WindowJournal;
     nextLeaf: number;
     nextBatch: number;
     chain: Uint8Array;
@@ -336,6 +344,7 @@ export class LogWriter {
     this.tree = init.tree;
     this.heads = init.heads;
     this.idempotency = init.idempotency;
+    this.windowJournal = init.windowJournal;
     this.nextLeaf = init.nextLeaf;
     this.nextBatch = init.nextBatch;
     this.nextAppend = init.nextBatch;
@@ -450,10 +459,14 @@ export class LogWriter {
       for (let i = 0; i < keys.length; i++) {
         heads.set(keys[i]!, { leafIndex: leafIndexes[i]!, hashes, at: i * HASH_BYTES });
       }
-      idempotency = IdempotencyWindow.fromColumns(snapshot.idempotency, capacity);
+      idempotency = IdempotencyWindow.fromColumns(snapshot.idempotency, capacity, snapshot.window?.first);
     } else {
+      // A snapshot beyond the log (its end was lost) is of no use: it goes before the window
+      // files it names do.
+      if (snapshot !== undefined) unlinkSync(join(dir, SNAPSHOT_FILE));
       idempotency = new IdempotencyWindow(capacity);
     }
+    const windowJournal = new WindowJournal(dir, idempotency.salt, useSnapshot ? snapshot.window : undefined);
 
     // Replay frames after what the tree and the snapshot cover (bounded by the checkpoint and
     // snapshot intervals, not by the log size).
@@ -518,6 +531,7 @@ export class LogWriter {
       tree,
       heads,
       idempotency,
+      windowJournal,
       nextLeaf,
       nextBatch,
       chain,
@@ -887,22 +901,22 @@ export class LogWriter {
       const journal = new Map<string, LiveHead | undefined>();
       if (snapshot) this.snapshotJournal = journal;
       const startMs = performance.now() - t0;
-      let encoded: { parts: Uint8Array[]; busyMs: number } | undefined;
+      let encoded: Awaited<ReturnType<typeof encodeSnapshotSliced>> | undefined;
       try {
         await flushed;
         // Tiles first, then the checkpoint (its append + fsync run on the libuv pool).
         if (note !== undefined) await this.checkpoints.append(note.text, note.checkpoint);
         if (overrides !== undefined) {
+          // Entries join the window in onDurable (durable records only) and leave oldest first:
+          // the ones held once the heads are packed are a valid window (replay after `size`
+          // re-adds them or rewrites the same results). Only those its files lack are written.
+          const window = this.idempotency;
           encoded = await encodeSnapshotSliced(
             {
               size,
               heads: this.headsAsOf(overrides, journal),
-              // Entries join in onDurable (durable records only) and leave oldest first: the ones
-              // held when encoding starts, less those forgotten meanwhile, are a valid window;
-              // replay after `size` re-adds the rest.
-              idempotency: this.idempotency.snapshotCursor(),
-              salt: this.idempotency.salt,
-              windowSize: this.idempotency.size,
+              window: () =>
+                this.windowJournal.write(window, window.firstSequence, window.endSequence, yieldToLoop),
             },
             this.snapshotSliceEntries,
           );
@@ -913,6 +927,7 @@ export class LogWriter {
       if (encoded === undefined) return;
       this.lastSnapshotCostMs = startMs + encoded.busyMs;
       await writeSnapshotBytes(this.dir, encoded.parts);
+      await this.windowJournal.prune(encoded.window.first);
       this.lastSnapshotAt = now;
       this.lastSnapshotSize = size;
     })();

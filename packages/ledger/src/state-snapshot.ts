@@ -7,12 +7,13 @@
  * covering the first `size` leaves; on restart the frames after `size` are replayed, so restart
  * cost is bounded by the snapshot interval, not the log size.
  *
- * Layout (version 3, docs/FORMAT.md): both maps are stored as columns — entity heads as key text
- * blocks, leaf indexes (f64 LE) and 32-byte hashes; the idempotency window as its salt, 16-byte
- * key fingerprints, leaf indexes and hashes — so that encoding costs a few memcpys per entry
- * instead of a msgpack tuple (version 1, still read: ~0.8 µs per entry, which at a window of a
- * million keys held the writer's thread for ~1 s per snapshot). Versions 1 and 2 stored the
- * window's keys as text; reading them fingerprints the keys under a fresh salt.
+ * Layout (version 4, docs/FORMAT.md): entity heads as columns — key text blocks, leaf indexes
+ * (f64 LE) and 32-byte hashes — so that encoding costs a few memcpys per entry instead of a msgpack
+ * tuple (version 1, still read: ~0.8 µs per entry); the idempotency window by reference: the range
+ * of entries its own files hold (window-journal.ts), which each snapshot extends by the entries
+ * added since the previous one instead of rewriting up to a million of them. Versions 1–3 held
+ * the window itself (1 and 2 its keys as text: reading them fingerprints the keys under a fresh
+ * salt; 3 its fingerprint columns) and are still read.
  *
  * Memory: both maps are in memory (entity heads: one entry per entity; idempotency: a bounded
  * window, oldest dropped first). A later issue moves them into an embedded store.
@@ -22,14 +23,19 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@sealog/crypto-envelope';
 import { pack, unpack } from 'msgpackr';
+import { IdempotencyWindow } from './idempotency-window';
 import { FINGERPRINT_BYTES, KeyFingerprinter, newSalt, SALT_BYTES } from './key-fingerprint';
+import { readWindowFiles, WindowJournal, type WindowRef } from './window-journal';
 
 /** File name of the snapshot. */
 export const SNAPSHOT_FILE = 'state.snapshot';
 /** The snapshot is flushed every this many bytes while written (see `writeFileAtomic`). */
 const SNAPSHOT_SYNC_BYTES = 1 << 20;
-/** Version written; versions 1 (tuples) and 2 (key text for the window) are still read. */
-const SNAPSHOT_VERSION = 3;
+/**
+ * Version written; versions 1 (tuples), 2 (key text for the window) and 3 (the window's columns in
+ * the snapshot) are still read.
+ */
+const SNAPSHOT_VERSION = 4;
 const HASH_BYTES = 32;
 
 /** Head of one entity chain. */
@@ -78,6 +84,8 @@ export interface SnapshotFile {
   readonly size: number;
   readonly heads: SnapshotColumns;
   readonly idempotency: FingerprintColumns;
+  /** Version 4: the window files' range the window was read from (its entries are numbered from `window.first`). */
+  readonly window?: WindowRef;
 }
 
 /** Reads the snapshot of the log at `dir` column-wise, or `undefined` when there is none. */
@@ -105,16 +113,43 @@ export function readSnapshotColumns(dir: string): SnapshotFile | undefined {
       idempotency: fingerprintsOfKeys(columnsOfSection(value[3] as StoredSection, 'idempotency')),
     };
   }
-  if (version !== SNAPSHOT_VERSION) throw new Error(`state snapshot: unsupported version ${version}`);
-  const window = value[3];
-  if (!Array.isArray(window) || window.length !== 4 || !window.every((c) => c instanceof Uint8Array)) {
-    throw new Error('state snapshot: idempotency: expected an array of 4 byte strings');
+  if (version === 3) {
+    const window = value[3];
+    if (!Array.isArray(window) || window.length !== 4 || !window.every((c) => c instanceof Uint8Array)) {
+      throw new Error('state snapshot: idempotency: expected an array of 4 byte strings');
+    }
+    return {
+      size,
+      heads: columnsOfSection(value[2] as StoredSection, 'heads'),
+      idempotency: fingerprintColumnsOf(window as StoredFingerprints),
+    };
   }
+  if (version !== SNAPSHOT_VERSION) throw new Error(`state snapshot: unsupported version ${version}`);
+  const ref = windowRefOf(value[3]);
   return {
     size,
     heads: columnsOfSection(value[2] as StoredSection, 'heads'),
-    idempotency: fingerprintColumnsOf(window as StoredFingerprints),
+    idempotency: readWindowFiles(dir, ref),
+    window: ref,
   };
+}
+
+/** The window reference of a version 4 snapshot: `[salt, first, end, entries per file]`. */
+function windowRefOf(value: unknown): WindowRef {
+  if (
+    !Array.isArray(value) ||
+    value.length !== 4 ||
+    !(value[0] instanceof Uint8Array) ||
+    value[0].length !== SALT_BYTES ||
+    !value.slice(1).every((n) => Number.isSafeInteger(n) && (n as number) >= 0) ||
+    (value[1] as number) > (value[2] as number) ||
+    (value[3] as number) < 1
+  ) {
+    throw new Error(
+      'state snapshot: idempotency: expected [16-byte salt, first, end ≥ first, entries per file ≥ 1]',
+    );
+  }
+  return { salt: new Uint8Array(value[0]), first: value[1], end: value[2], entriesPerFile: value[3] };
 }
 
 /** The key columns of a version 1 or 2 window, fingerprinted under a fresh salt. */
@@ -393,15 +428,15 @@ export function cursorOf(entries: Iterable<[string, IdempotentResult]>): Snapsho
   };
 }
 
-/** What {@link encodeSnapshotSliced} packs: entries are read lazily, slice by slice. */
+/** What {@link encodeSnapshotSliced} packs: entity heads are read lazily, slice by slice. */
 export interface SnapshotSource {
   readonly size: number;
   readonly heads: SnapshotCursor;
-  readonly idempotency: FingerprintCursor;
-  /** Salt of the window's fingerprints. */
-  readonly salt: Uint8Array;
-  /** Entries the window holds now (room is made for them at once; more may be added). */
-  readonly windowSize?: number;
+  /**
+   * The idempotency window's range in its files, or a function writing them and returning it
+   * (called once the heads are packed; its time is not counted as busy: it mostly waits for I/O).
+   */
+  readonly window: WindowRef | (() => Promise<WindowRef>);
 }
 
 /** Entries packed per slice by {@link encodeSnapshotSliced}. */
@@ -411,13 +446,13 @@ export const SNAPSHOT_SLICE_ENTRIES = 2048;
  * Encodes a snapshot, `sliceEntries` entries at a time, yielding to the event loop between
  * slices (the writer's thread keeps sequencing appends meanwhile).
  *
- * @returns the encoding as parts to write in order, and the time spent encoding on this thread
- * (ms, yields excluded).
+ * @returns the encoding as parts to write in order, the time spent encoding on this thread (ms,
+ * yields excluded), and the window range it names.
  */
 export async function encodeSnapshotSliced(
   source: SnapshotSource,
   sliceEntries: number = SNAPSHOT_SLICE_ENTRIES,
-): Promise<{ parts: Uint8Array[]; busyMs: number }> {
+): Promise<{ parts: Uint8Array[]; busyMs: number; window: WindowRef }> {
   let busyMs = 0;
   let t0 = performance.now();
   const parts: Uint8Array[] = [new Uint8Array([0x94]), pack(SNAPSHOT_VERSION), pack(source.size)];
@@ -434,12 +469,16 @@ export async function encodeSnapshotSliced(
     await pause();
   }
   pushSection(parts, heads.section());
-  const window = new FingerprintBuilder(source.windowSize);
-  // Fixed-size entries: a slice copies ~56 bytes per entry, so slices can be 8× longer.
-  while (source.idempotency(window, sliceEntries * 8)) await pause();
-  pushFingerprints(parts, window.columns(source.salt));
+  let ref = source.window;
+  if (typeof ref === 'function') {
+    busyMs += performance.now() - t0;
+    ref = await ref();
+    t0 = performance.now();
+  }
+  const { salt, first, end, entriesPerFile } = ref;
+  parts.push(pack([salt, first, end, entriesPerFile]));
   busyMs += performance.now() - t0;
-  return { parts, busyMs };
+  return { parts, busyMs, window: ref };
 }
 
 /** msgpack header of a bin32 (0xc6) or array32 (0xdd) of `n` bytes or items. */
@@ -448,23 +487,6 @@ function header32(type: number, n: number): Uint8Array {
   h[0] = type;
   new DataView(h.buffer).setUint32(1, n);
   return h;
-}
-
-/** Appends the msgpack encoding of the window's columns to `parts` (no copy). */
-function pushFingerprints(parts: Uint8Array[], columns: FingerprintColumns): void {
-  parts.push(new Uint8Array([0x94]));
-  for (const bytes of [
-    columns.salt,
-    columns.fingerprints,
-    new Uint8Array(
-      columns.leafIndexes.buffer,
-      columns.leafIndexes.byteOffset,
-      columns.leafIndexes.byteLength,
-    ),
-    columns.hashes,
-  ]) {
-    parts.push(header32(0xc6, bytes.length), bytes);
-  }
 }
 
 /**
@@ -486,16 +508,6 @@ function pushSection(parts: Uint8Array[], [lengths, blocks, leafIndexes, hashes]
   bin(hashes);
 }
 
-/** Encodes a snapshot in one piece (synchronous, O(entries)). */
-export function encodeSnapshot(snapshot: StateSnapshot): Uint8Array {
-  const parts: Uint8Array[] = [new Uint8Array([0x94]), pack(SNAPSHOT_VERSION), pack(snapshot.size)];
-  const b = new ColumnBuilder();
-  cursorOf(snapshot.heads)(b, Number.POSITIVE_INFINITY);
-  pushSection(parts, b.section());
-  pushFingerprints(parts, snapshot.idempotency);
-  return Buffer.concat(parts);
-}
-
 /** Writes an encoded snapshot (bytes, or parts in order) atomically (temp + fsync + rename + fsync(dir)). */
 export async function writeSnapshotBytes(
   dir: string,
@@ -504,7 +516,25 @@ export async function writeSnapshotBytes(
   await writeFileAtomic(join(dir, SNAPSHOT_FILE), bytes, { syncEveryBytes: SNAPSHOT_SYNC_BYTES });
 }
 
-/** Writes a snapshot atomically. */
-export async function writeSnapshot(dir: string, snapshot: StateSnapshot): Promise<void> {
-  await writeSnapshotBytes(dir, encodeSnapshot(snapshot));
+/**
+ * Writes a snapshot of a whole state: the window into fresh window files (any others in `dir` are
+ * deleted), then the snapshot naming them.
+ */
+export async function writeSnapshot(
+  dir: string,
+  snapshot: StateSnapshot,
+  entriesPerFile?: number,
+): Promise<void> {
+  const n = snapshot.idempotency.leafIndexes.length;
+  const window = IdempotencyWindow.fromColumns(snapshot.idempotency, Math.max(1, n));
+  const journal = new WindowJournal(dir, window.salt, undefined, entriesPerFile);
+  const { parts } = await encodeSnapshotSliced(
+    {
+      size: snapshot.size,
+      heads: cursorOf(snapshot.heads),
+      window: () => journal.write(window, window.firstSequence, window.endSequence),
+    },
+    Number.POSITIVE_INFINITY,
+  );
+  await writeSnapshotBytes(dir, parts);
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
+import type { FingerprintColumns } from '../src/state-snapshot';
 
 const dirs: string[] = [];
 
@@ -26,5 +27,16 @@ export function allFiles(dir: string): string[] {
   }
   return out;
 }
+
+/** The window's columns as one comparable string (salt, fingerprints, leaf indexes, hashes). */
+export const flatWindow = (c: FingerprintColumns): string =>
+  [
+    c.salt,
+    c.fingerprints,
+    new Uint8Array(c.leafIndexes.buffer, c.leafIndexes.byteOffset, c.leafIndexes.byteLength),
+    c.hashes,
+  ]
+    .map((b) => Buffer.from(b).toString('hex'))
+    .join('/');
 
 export { auditEvent } from './events';

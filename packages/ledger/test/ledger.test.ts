@@ -1,10 +1,19 @@
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import {
+  appendFileSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { decodePersonal } from '@sealog/codec';
 import { openCheckpoint, parseIntegrity } from '@sealog/crypto-envelope';
 import { FileTileStore, hashLeaf, TiledTree, verifyConsistency, verifyInclusion } from '@sealog/merkle';
+import { pack, unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { createLedger, LedgerError, personalAad } from '../src/index';
+import { createLedger, LedgerError, personalAad, readSnapshot } from '../src/index';
 import { allFiles, auditEvent, tempDir } from './helpers';
 
 const FAST = { batchMaxWaitMs: 1, checkpointIntervalMs: 60_000 };
@@ -170,6 +179,80 @@ describe('ledger', () => {
     const [fromWorker] = await ledger.append([{ ...auditEvent(8), event_id: 'in-thread-1' }]);
     expect(fromWorker).toMatchObject({ status: 'duplicate', leaf_index: inThread!.leaf_index });
     await ledger.close();
+  });
+
+  it('keeps its idempotency window across restarts in window files, and upgrades a version-3 snapshot', async () => {
+    const dir = tempDir();
+    const logDir = join(dir, 'logs', 'default');
+    const leafOf = new Map<string, number>();
+    // Keys in the order they joined the window (repeats do not join).
+    const order: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      const ledger = await createLedger({ dir, ...FAST, idempotencyWindow: 200 });
+      if (round > 0) {
+        // The newest 200 keys of the earlier rounds are remembered, the one before them is not.
+        const n = order.length;
+        const outside = n > 200 ? order[n - 201]! : `never-seen-${round}`;
+        const [newest, oldestHeld, forgotten] = await ledger.append([
+          auditEvent(1, { tenant_id: 'acme', event_id: order[n - 1]! }),
+          auditEvent(2, { tenant_id: 'acme', event_id: order[Math.max(0, n - 200)]! }),
+          auditEvent(3, { tenant_id: 'acme', event_id: outside }),
+        ]);
+        expect(newest).toMatchObject({ status: 'duplicate', leaf_index: leafOf.get(order[n - 1]!) });
+        expect(oldestHeld).toMatchObject({
+          status: 'duplicate',
+          leaf_index: leafOf.get(order[Math.max(0, n - 200)]!),
+        });
+        expect(forgotten!.status).toBe('stored');
+        leafOf.set(outside, forgotten!.leaf_index!);
+        order.push(outside);
+      }
+      const ids = Array.from({ length: 150 }, (_, i) => `r${round}-${i}`);
+      const results = await ledger.append(
+        ids.map((id, i) => auditEvent(i, { tenant_id: 'acme', event_id: id })),
+      );
+      for (const r of results) leafOf.set(r.event_id, r.leaf_index!);
+      order.push(...ids);
+      await ledger.close();
+      const snapshot = unpack(readFileSync(join(logDir, 'state.snapshot'))) as [
+        number,
+        number,
+        unknown,
+        unknown[],
+      ];
+      expect(snapshot[0]).toBe(4);
+      const [, first, end] = snapshot[3] as [Uint8Array, number, number, number];
+      expect([first, end]).toEqual([Math.max(0, order.length - 200), order.length]);
+      expect(readdirSync(logDir).filter((n) => n.startsWith('window-'))).toEqual(['window-0000000000.bin']);
+    }
+    // A version-3 snapshot (the window inside it, no window files) is read, and replaced by version 4.
+    const v4 = readSnapshot(logDir)!;
+    const c = v4.idempotency;
+    const tuples = [...v4.heads];
+    const v3 = pack([
+      3,
+      v4.size,
+      [
+        new Uint8Array(Uint32Array.from(tuples.map(([k]) => k.length)).buffer),
+        [[1, Buffer.from(tuples.map(([k]) => k).join(''), 'latin1')]],
+        new Uint8Array(Float64Array.from(tuples.map(([, h]) => h.leafIndex)).buffer),
+        Buffer.concat(tuples.map(([, h]) => h.leafHash)),
+      ],
+      [
+        c.salt,
+        c.fingerprints,
+        new Uint8Array(c.leafIndexes.buffer, c.leafIndexes.byteOffset, c.leafIndexes.byteLength),
+        c.hashes,
+      ],
+    ]);
+    writeFileSync(join(logDir, 'state.snapshot'), v3);
+    rmSync(join(logDir, 'window-0000000000.bin'));
+    const ledger = await createLedger({ dir, ...FAST, idempotencyWindow: 200 });
+    const [again] = await ledger.append([auditEvent(1, { tenant_id: 'acme', event_id: 'r3-149' })]);
+    expect(again).toMatchObject({ status: 'duplicate', leaf_index: leafOf.get('r3-149') });
+    await ledger.close();
+    expect((unpack(readFileSync(join(logDir, 'state.snapshot'))) as number[])[0]).toBe(4);
+    expect(readSnapshot(logDir)!.idempotency.salt).toEqual(c.salt);
   });
 
   it('refuses an idempotency window that is not an integer in 1…2^27, before touching the data dir', async () => {

@@ -4,14 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { IdempotencyWindow } from '../src/idempotency-window';
 import {
   cursorOf,
-  encodeSnapshot,
   encodeSnapshotSliced,
   type FingerprintColumns,
   readSnapshot,
   type StateSnapshot,
+  writeSnapshot,
   writeSnapshotBytes,
 } from '../src/state-snapshot';
-import { tempDir } from './helpers';
+import { WindowJournal, windowFileName } from '../src/window-journal';
+import { flatWindow, tempDir } from './helpers';
 
 const hashOf = (i: number, seed: number) =>
   Uint8Array.from({ length: 32 }, (_, j) => (i * 31 + j + seed) & 0xff);
@@ -41,16 +42,6 @@ function snapshotOf(
 
 const flatHeads = (m: StateSnapshot['heads']) =>
   [...m].map(([k, v]) => `${k}/${v.leafIndex}/${Buffer.from(v.leafHash).toString('hex')}`).join('\n');
-const flatWindow = (c: FingerprintColumns) =>
-  [
-    c.salt,
-    c.fingerprints,
-    new Uint8Array(c.leafIndexes.buffer, c.leafIndexes.byteOffset, c.leafIndexes.byteLength),
-    c.hashes,
-  ]
-    .map((b) => Buffer.from(b).toString('hex'))
-    .join('/');
-
 /** Every key `0 … n-1` is found in the window read back, with its leaf index and hash. */
 function expectWindowHolds(
   columns: FingerprintColumns,
@@ -77,26 +68,31 @@ describe('state snapshot', () => {
         fc.nat(255),
         async (heads, idem, seed) => {
           const { s, window } = snapshotOf(heads, idem, seed);
-          const { parts, busyMs } = await encodeSnapshotSliced(
+          const dir = tempDir();
+          const journal = new WindowJournal(dir, window.salt, undefined, 1000);
+          const {
+            parts,
+            busyMs,
+            window: ref,
+          } = await encodeSnapshotSliced(
             {
               size: s.size,
               heads: cursorOf(s.heads),
-              idempotency: window.snapshotCursor(),
-              salt: window.salt,
+              window: () => journal.write(window, window.firstSequence, window.endSequence),
             },
             512 + seed * 16,
           );
           expect(busyMs).toBeGreaterThanOrEqual(0);
-          const dir = tempDir();
+          expect(ref).toMatchObject({ first: 0, end: idem, entriesPerFile: 1000 });
           await writeSnapshotBytes(dir, parts);
           const back = readSnapshot(dir)!;
           expect(back.size).toBe(s.size);
           expect(flatHeads(back.heads)).toBe(flatHeads(s.heads));
           expect(flatWindow(back.idempotency)).toBe(flatWindow(s.idempotency));
           expectWindowHolds(back.idempotency, idem, seed);
-          // One-piece encoding of the same snapshot reads back identically.
+          // One-piece writing of the same snapshot reads back identically.
           const whole = tempDir();
-          await writeSnapshotBytes(whole, encodeSnapshot(s));
+          await writeSnapshot(whole, s);
           const again = readSnapshot(whole)!;
           expect(flatHeads(again.heads)).toBe(flatHeads(back.heads));
           expect(flatWindow(again.idempotency)).toBe(flatWindow(back.idempotency));
@@ -134,6 +130,23 @@ describe('state snapshot', () => {
     }
   });
 
+  it('reads version 3 snapshots (the window in the snapshot) and keeps their salt', async () => {
+    const { s } = snapshotOf(50, 600, 9);
+    const c = s.idempotency;
+    const section = [
+      new Uint8Array(Uint32Array.from([...s.heads.keys()].map((k) => k.length)).buffer),
+      [[1, Buffer.from([...s.heads.keys()].join(''), 'latin1')]],
+      new Uint8Array(Float64Array.from([...s.heads.values()].map((v) => v.leafIndex)).buffer),
+      Buffer.concat([...s.heads.values()].map((v) => v.leafHash)),
+    ];
+    const dir = tempDir();
+    const indexes = new Uint8Array(c.leafIndexes.buffer, c.leafIndexes.byteOffset, c.leafIndexes.byteLength);
+    await writeSnapshotBytes(dir, pack([3, s.size, section, [c.salt, c.fingerprints, indexes, c.hashes]]));
+    const back = readSnapshot(dir)!;
+    expect(flatHeads(back.heads)).toBe(flatHeads(s.heads));
+    expect(flatWindow(back.idempotency)).toBe(flatWindow(c));
+  });
+
   it('keeps keys of any text exact, lone surrogates included', async () => {
     const hash = new Uint8Array(32).fill(3);
     const keys = [
@@ -150,11 +163,7 @@ describe('state snapshot', () => {
       idempotency: window.columns(),
     };
     const dir = tempDir();
-    const { parts } = await encodeSnapshotSliced(
-      { size: s.size, heads: cursorOf(s.heads), idempotency: window.snapshotCursor(), salt: window.salt },
-      2,
-    );
-    await writeSnapshotBytes(dir, parts);
+    await writeSnapshot(dir, s);
     expect([...readSnapshot(dir)!.heads.keys()]).toEqual(keys);
   });
 
@@ -169,7 +178,7 @@ describe('state snapshot', () => {
       idempotency: window.columns(),
     };
     const dir = tempDir();
-    await writeSnapshotBytes(dir, encodeSnapshot(s));
+    await writeSnapshot(dir, s);
     const back = readSnapshot(dir)!;
     expect([...back.heads.values()].map((v) => v.leafIndex)).toEqual(big);
     expect([...back.idempotency.leafIndexes]).toEqual(big);
@@ -179,8 +188,31 @@ describe('state snapshot', () => {
 
   it('refuses a snapshot of an unknown version, or with columns of different lengths', async () => {
     const dir = tempDir();
-    await writeSnapshotBytes(dir, pack([4, 0, [], []]));
-    expect(() => readSnapshot(dir)).toThrow('unsupported version 4');
+    await writeSnapshotBytes(dir, pack([5, 0, [], []]));
+    expect(() => readSnapshot(dir)).toThrow('unsupported version 5');
+    // Version 4: the window reference is checked, and the files it names must be there.
+    const salt = new Uint8Array(16);
+    for (const malformed of [
+      [],
+      [salt, 0, 0],
+      [salt.subarray(1), 0, 0, 8],
+      [salt, 3, 2, 8],
+      [salt, 0, 1, 0],
+      [salt, -1, 0, 8],
+    ]) {
+      await writeSnapshotBytes(
+        dir,
+        pack([4, 1, [new Uint8Array(0), [], new Uint8Array(0), new Uint8Array(0)], malformed]),
+      );
+      expect(() => readSnapshot(dir)).toThrow(
+        'state snapshot: idempotency: expected [16-byte salt, first, end ≥ first, entries per file ≥ 1]',
+      );
+    }
+    await writeSnapshotBytes(
+      dir,
+      pack([4, 1, [new Uint8Array(0), [], new Uint8Array(0), new Uint8Array(0)], [salt, 0, 1, 8]]),
+    );
+    expect(() => readSnapshot(dir)).toThrow(`state snapshot: ${windowFileName(0)}: ENOENT`);
     const empty = [new Uint8Array(0), [], new Uint8Array(0), new Uint8Array(0)];
     const window = (salt: number, fps: number, indexes: number, hashes: number) =>
       [salt, fps, indexes, hashes].map((n) => new Uint8Array(n));
