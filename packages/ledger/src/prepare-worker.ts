@@ -146,6 +146,17 @@ class PrepareState {
   prepare(
     request: Extract<PrepareRequest, { type: 'prepare' }>,
   ): Extract<PrepareAnswer, { type: 'prepared' }> {
+    try {
+      return this.prepareBodies(request);
+    } finally {
+      // Also when preparing failed: the main thread has already dropped them from its mirror.
+      for (const subjectId of request.drop) this.sealings.delete(subjectId);
+    }
+  }
+
+  private prepareBodies(
+    request: Extract<PrepareRequest, { type: 'prepare' }>,
+  ): Extract<PrepareAnswer, { type: 'prepared' }> {
     for (const k of request.keys) {
       const key = SubjectKey.fromBytes(k.subjectId, k.key, k.keyTag);
       k.key.fill(0);
@@ -185,7 +196,6 @@ class PrepareState {
         new Uint32Array(buffer, fingerprintsAt, (FINGERPRINT_BYTES / 4) * n),
       );
     }
-    for (const subjectId of request.drop) this.sealings.delete(subjectId);
     return { type: 'prepared', id: request.id, buffer, count: n, fingerprinted };
   }
 

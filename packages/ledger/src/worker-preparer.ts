@@ -181,7 +181,25 @@ export class WorkerPreparer {
     // Key bytes are transferred (and so gone from this thread), not copied.
     const transfer = material.map((m) => m.key.buffer as ArrayBuffer);
     // One message per request, at once: the worker answers each as soon as it is prepared.
-    const answer = await this.answerTo(id, () => this.worker.postMessage(request, transfer));
+    let answer: Answer;
+    try {
+      answer = await this.answerTo(id, () => {
+        try {
+          this.worker.postMessage(request, transfer);
+        } catch (error) {
+          // Not sent (a value the structured clone cannot copy): the worker still holds the
+          // keys it was to drop.
+          for (const subjectId of drop) this.known.add(subjectId);
+          throw error;
+        }
+      });
+    } catch (error) {
+      // The worker may lack some of this request's keys (not sent, or it failed importing them):
+      // they are sent again with their subjects' next events. (Erring this way is harmless: a
+      // key the worker holds is replaced.)
+      for (const m of material) this.known.delete(m.subjectId);
+      throw error;
+    }
     if (answer.type !== 'prepared')
       throw new LedgerError('FAILED', `prepare worker: unexpected ${answer.type}`);
     return readPrepared(answer);
@@ -231,12 +249,25 @@ export class WorkerPreparer {
     return this.answerTo(id, () => this.worker.postMessage(message, transfer));
   }
 
-  /** Registers the answer to request `id`, then has `send` post (or queue) the request. */
+  /**
+   * Registers the answer to request `id`, then has `send` post the request; when posting throws,
+   * the request is not pending and the promise rejects (`BAD_ARGUMENT`).
+   */
   private answerTo(id: number, send: () => void): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) this.worker.ref();
-      send();
+      try {
+        send();
+      } catch (error) {
+        this.pending.take(id);
+        if (this.pending.size === 0) this.worker.unref();
+        reject(
+          new LedgerError('BAD_ARGUMENT', `prepare worker: request not sent: ${(error as Error).message}`, {
+            cause: error,
+          }),
+        );
+      }
     });
   }
 

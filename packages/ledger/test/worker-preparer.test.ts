@@ -188,6 +188,31 @@ describe('prepare worker', () => {
     }
   });
 
+  it("rejects a request it cannot send, leaves nothing pending, and sends its subjects' keys again", async () => {
+    const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
+    const worker = await WorkerPreparer.start(keys);
+    try {
+      const events = normalize([auditEvent(1), auditEvent(2)]);
+      // A value the structured clone cannot copy: the request is never posted.
+      const unsendable = [{ ...events[0]!, metadata: { f: () => 1 } } as unknown as NormalizedEvent];
+      await expect(worker.prepare(unsendable, ['e0'], 1_795_428_000_000)).rejects.toMatchObject({
+        code: 'BAD_ARGUMENT',
+        message: expect.stringMatching(/^prepare worker: request not sent: /),
+      });
+      // Nothing is left pending.
+      await Promise.race([
+        worker.idle(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('idle() hangs')), 2000)),
+      ]);
+      // The subject's key is sent again with its next event (else: "prepare worker has no key").
+      const { bodies } = await worker.prepare(events, ['e2', 'e3'], 1_795_428_000_000);
+      expect(bodies.map((b) => decodeRecord(assembleRecord(null, b)).event_id)).toEqual(['e2', 'e3']);
+    } finally {
+      await worker.close();
+      await keys.close();
+    }
+  });
+
   it('fails pending and later appends with FAILED when the worker dies, instead of hanging', async () => {
     const ledger = await createLedger({ dir: tempDir(), ...FAST, prepareWorkers: 1, onNotice: () => {} });
     await ledger.append([auditEvent(0)]);
