@@ -12,14 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, bench, describe } from 'vitest';
+import { EntityHeads } from '../src/entity-heads';
 import { IdempotencyWindow } from '../src/idempotency-window';
-import {
-  cursorOf,
-  type EntityHead,
-  encodeSnapshotSliced,
-  readSnapshotColumns,
-  writeSnapshotBytes,
-} from '../src/state-snapshot';
+import { encodeSnapshotSliced, readSnapshotColumns, writeSnapshotBytes } from '../src/state-snapshot';
 import { WINDOW_FILE_ENTRIES, WindowJournal } from '../src/window-journal';
 
 const QUICK = process.env.SEALOG_BENCH_QUICK === '1';
@@ -39,12 +34,11 @@ for (let i = 0; i < KEYS; i++) {
     (i % 64) * 32,
   );
 }
-const heads = new Map<string, EntityHead>();
+const heads = new EntityHeads(window.salt);
 for (let i = 0; i < HEADS; i++) {
-  heads.set(`tenant-${i % 40}\u0000document\u0000doc-${i}`, {
-    leafIndex: i * 7,
-    leafHash: hash.subarray((i % 64) * 32, (i % 64) * 32 + 32),
-  });
+  const slot = heads.slotForKey(`tenant-${i % 40}\u0000document\u0000doc-${i}`);
+  heads.setLeafIndex(slot, i * 7);
+  heads.setHash(slot, hash, (i % 64) * 32);
 }
 const dir = mkdtempSync(join(tmpdir(), 'sealog-snapshot-bench-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,7 +49,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const snapshot = async (journal: WindowJournal, end = window.endSequence): Promise<void> => {
   const { parts } = await encodeSnapshotSliced({
     size: KEYS * 7,
-    heads: cursorOf(heads),
+    heads: (() => {
+      let next = 0;
+      return (sink, max) => {
+        next = heads.copyKnown(sink, next, max, Number.POSITIVE_INFINITY);
+        return next < heads.size;
+      };
+    })(),
     window: () => journal.write(window, window.firstSequence, end),
   });
   await writeSnapshotBytes(dir, parts);

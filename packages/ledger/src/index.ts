@@ -3,6 +3,7 @@ export { CHAIN_BYTES, GENESIS_CHAIN, nextChainHash } from './chain-hash';
 export { CHECKPOINTS_FILE, CheckpointLog, type StoredCheckpoint } from './checkpoint-log';
 export { DATA_KEYS_FILE, DataKeys } from './data-keys';
 export { LOCK_FILE } from './dir-lock';
+export { EntityHeads, type HeadColumns } from './entity-heads';
 export { LedgerError, type LedgerErrorCode, type LedgerIssue } from './errors';
 export { type BundleFilter, type BundleOptions, type BundleResult, exportBundle } from './export-bundle';
 export { type OpenedFrame, openStoredFrame } from './frame-reader';

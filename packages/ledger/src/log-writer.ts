@@ -46,6 +46,7 @@ import {
 import { GENESIS_CHAIN, nextChainHash } from './chain-hash';
 import { CheckpointLog } from './checkpoint-log';
 import { DataKeys } from './data-keys';
+import { EntityHeads } from './entity-heads';
 import { LedgerError } from './errors';
 import { type FrameFinisher, InThreadFinisher } from './frame-finish';
 import { openStoredFrame, scratchFor } from './frame-reader';
@@ -56,10 +57,10 @@ import { type CachedLeaf, copyLeaf, copyLeafHash, ReadCache, RecentFrames } from
 import { entityKeyOf, type PreparedRecord } from './record-prep';
 import {
   encodeSnapshotSliced,
+  type FingerprintCursor,
   readSnapshotColumns,
   SNAPSHOT_FILE,
   SNAPSHOT_SLICE_ENTRIES,
-  type SnapshotCursor,
   writeSnapshotBytes,
 } from './state-snapshot';
 import { WindowJournal } from './window-journal';
@@ -73,8 +74,8 @@ export const INTEGRITY_ALGO_VERSION = 'rfc9162.v1';
 /** Extension line prefix carrying the chain hash in checkpoints. */
 export const CHAIN_EXTENSION_PREFIX = 'sealog-chain ';
 /**
- * Snapshots are at least this many times their own cost apart (a 1.3 s snapshot of 1,000,000
- * entity heads runs at most every 65 s), so they take ≤ 2% of the main thread.
+ * Snapshots are at least this many times their own cost on this thread apart, so they take ≤ 2%
+ * of it (heads of a million entities: ~0.1–0.2 s of copying, so at most every 5–10 s).
  */
 const SNAPSHOT_MAX_DUTY = 50;
 /** Frame reads kept in flight by `readMany` while earlier frames are opened. */
@@ -116,8 +117,8 @@ export interface LogWriterOptions {
    */
   readonly snapshotIntervalMs?: number;
   /**
-   * Snapshot entries packed between two yields to the event loop (default 2048; the snapshot is
-   * encoded while appends go on, copy-on-write).
+   * Snapshot entries copied between two yields to the event loop, ×8 (default 2048: 16,384 entity
+   * heads; the snapshot is copied while appends go on).
    */
   readonly snapshotSliceEntries?: number;
   /** Idempotency keys remembered per log (default 1,000,000). */
@@ -201,22 +202,6 @@ interface InflightFrame {
   readonly firstLeaf: number;
   readonly bytes: number;
   readonly done: Promise<void>;
-  /** Entity heads this frame replaced, in the order it replaced them (to roll back for snapshots). */
-  readonly undo: [string, LiveHead | undefined][];
-}
-
-/**
- * An entity head in the writer's live map: the leaf hash is unknown while the record's frame is
- * being finished (the finisher fills in links to it), then set when the frame comes back. The hash
- * is kept as the frame's flat leaf hashes and an offset, not a view of its own: one head is made
- * per record and lives until the entity's next record (seconds), so a view (~80 bytes) per head
- * was a large part of what the writer thread's young-generation GCs had to promote.
- */
-interface LiveHead {
-  readonly leafIndex: number;
-  /** Leaf hashes holding this record's at `at`; `undefined` while its frame is being finished. */
-  hashes: Uint8Array | undefined;
-  at: number;
 }
 
 /** Body buffers kept for reuse per log, and the smallest worth keeping. */
@@ -251,7 +236,9 @@ export class LogWriter {
   private readonly tree: TiledTree;
   private readonly queue: BatchQueue<QueueItem>;
   private readonly lanes = new Map<string, Lane<QueueItem>>();
-  private readonly heads: Map<string, LiveHead>;
+  private readonly heads: EntityHeads;
+  /** Scratch for the fingerprints of a frame's entity keys, four words each. */
+  private entityWords = new Uint32Array(4096);
   private readonly idempotency: IdempotencyWindow;
   /** The idempotency window's files (each snapshot adds the entries they lack). */
   private readonly windowJournal: WindowJournal;
@@ -277,8 +264,6 @@ export class LogWriter {
   private nextBatch: number;
   /** Batch index of the next frame to append (frames reach the store strictly in order). */
   private nextAppend: number;
-  /** While a snapshot is being encoded: each key's head before its first change since it started. */
-  private snapshotJournal: Map<string, LiveHead | undefined> | undefined;
   /** Reused entity links for writeBatch (see there). */
   private readonly linkScratch = { leafIndex: 0, leafHash: new Uint8Array(HASH_BYTES) };
   private readonly pendingLinkScratch = { leafIndex: 0, leafHash: PENDING_HASH };
@@ -313,7 +298,7 @@ export class LogWriter {
     keys: DataKeys;
     checkpoints: CheckpointLog;
     tree: TiledTree;
-    heads: Map<string, LiveHead>;
+    heads: EntityHeads;
     idempotency: IdempotencyWindow;
     windowJournal: WindowJournal;
     nextLeaf: number;
@@ -451,20 +436,18 @@ export class LogWriter {
 
     const snapshot = readSnapshotColumns(dir);
     const useSnapshot = snapshot !== undefined && snapshot.size <= nextLeaf;
-    const heads = new Map<string, LiveHead>();
     const capacity = options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW;
     let idempotency: IdempotencyWindow;
+    let heads: EntityHeads;
     if (useSnapshot) {
-      const { keys, leafIndexes, hashes } = snapshot.heads;
-      for (let i = 0; i < keys.length; i++) {
-        heads.set(keys[i]!, { leafIndex: leafIndexes[i]!, hashes, at: i * HASH_BYTES });
-      }
       idempotency = IdempotencyWindow.fromColumns(snapshot.idempotency, capacity, snapshot.window?.first);
+      heads = EntityHeads.fromColumns(snapshot.heads, idempotency.salt);
     } else {
       // A snapshot beyond the log (its end was lost) is of no use: it goes before the window
       // files it names do.
       if (snapshot !== undefined) unlinkSync(join(dir, SNAPSHOT_FILE));
       idempotency = new IdempotencyWindow(capacity);
+      heads = new EntityHeads(idempotency.salt);
     }
     const windowJournal = new WindowJournal(dir, idempotency.salt, useSnapshot ? snapshot.window : undefined);
 
@@ -489,11 +472,9 @@ export class LogWriter {
             if (leafIndex >= tree.size) hashes.push(leafHash);
             if (leafIndex >= snapshotSize) {
               const rec = decodeRecord(leaf);
-              heads.set(entityKeyOf(rec.tenant_id, rec.resource.type, rec.resource.id), {
-                leafIndex,
-                hashes: leafHash,
-                at: 0,
-              });
+              const slot = heads.slotForKey(entityKeyOf(rec.tenant_id, rec.resource.type, rec.resource.id));
+              heads.setLeafIndex(slot, leafIndex);
+              heads.setHash(slot, leafHash, 0);
               idempotency.set(idempotencyKey(rec.tenant_id, rec.event_id), leafIndex, leafHash);
             }
           }
@@ -701,39 +682,47 @@ export class LogWriter {
     // Leaves are assembled straight into the batch body, once; the finisher hashes them.
     const body = new BatchBodyBuilder(count, bound, this.reusableBody(count, bound));
     const patches: number[] = [];
-    const fresh: LiveHead[] = new Array(count);
+    // Each record's entity slot: its hash is filled in when the frame comes back.
+    const slots = new Int32Array(count);
     let minT = Number.POSITIVE_INFINITY;
     let maxT = 0;
-    const undo: [string, LiveHead | undefined][] = [];
+    const heads = this.heads;
+    const knownBelow = this.hashesKnownBelow;
+    // The frame's entity keys hashed together (here, not in the prepare worker: that thread is
+    // the one saturated appends wait for; hashed there, they ran at 0.94x in 7 alternated pairs).
+    if (this.entityWords.length < count * 4) this.entityWords = new Uint32Array(count * 8);
+    const words = this.entityWords;
+    heads.fingerprintMany(count, (i) => batch[i]!.prepared.entityKey, words);
     for (let i = 0; i < count; i++) {
       const p = batch[i]!.prepared;
-      const head = this.heads.get(p.entityKey);
-      undo.push([p.entityKey, head]);
-      const journal = this.snapshotJournal;
-      if (journal !== undefined && !journal.has(p.entityKey)) journal.set(p.entityKey, head);
+      let slot = heads.slotOf(words, i * 4);
       let prev: EntityLink | null = null;
-      if (head !== undefined) {
+      let pendingLeaf = -1;
+      if (slot < 0) {
+        slot = heads.add(words, i * 4);
+      } else {
+        const leafIndex = heads.leafIndexAt(slot);
         // Scratch links: assembleRecord copies the link into the body at once.
-        if (head.hashes !== undefined) {
+        if (leafIndex < knownBelow) {
           const link = this.linkScratch;
-          link.leafIndex = head.leafIndex;
-          const from = head.hashes;
-          for (let j = 0; j < HASH_BYTES; j++) link.leafHash[j] = from[head.at + j]!;
+          link.leafIndex = leafIndex;
+          heads.copyHash(slot, link.leafHash, 0);
           prev = link;
         } else {
-          this.pendingLinkScratch.leafIndex = head.leafIndex;
+          // Its frame is still being finished: the finisher fills the hash in.
+          this.pendingLinkScratch.leafIndex = leafIndex;
           prev = this.pendingLinkScratch;
+          pendingLeaf = leafIndex;
         }
       }
       const length = assembleRecord(prev, p.body, body.bytes, body.nextOffset).length;
       body.commit(length);
-      if (head !== undefined && head.hashes === undefined) {
+      if (pendingLeaf >= 0) {
         // The link's hash bytes end where the body starts.
-        patches.push(body.offsets[i + 1]! - p.body.length - HASH_BYTES, head.leafIndex);
+        patches.push(body.offsets[i + 1]! - p.body.length - HASH_BYTES, pendingLeaf);
       }
-      const next: LiveHead = { leafIndex: firstLeaf + i, hashes: undefined, at: 0 };
-      fresh[i] = next;
-      this.heads.set(p.entityKey, next);
+      heads.setLeafIndex(slot, firstLeaf + i);
+      slots[i] = slot;
       if (p.occurredAt < minT) minT = p.occurredAt;
       if (p.occurredAt > maxT) maxT = p.occurredAt;
     }
@@ -769,8 +758,8 @@ export class LogWriter {
         // The body may have gone to the worker and come back: the leaves are views of what came back.
         const bytes = back ?? plain;
         for (let i = 0; i < count; i++) {
-          fresh[i]!.hashes = flat;
-          fresh[i]!.at = i * HASH_BYTES;
+          // Unless a later record of the entity replaced this one meanwhile.
+          if (heads.leafIndexAt(slots[i]!) === firstLeaf + i) heads.setHash(slots[i]!, flat, i * HASH_BYTES);
         }
         this.hashesKnownBelow = firstLeaf + count;
         return this.store
@@ -782,7 +771,7 @@ export class LogWriter {
         this.fail(error);
         for (const item of batch) item.append.fail(this.failedError());
       });
-    const entry: InflightFrame = { firstLeaf, bytes: plainBytes, done, undo };
+    const entry: InflightFrame = { firstLeaf, bytes: plainBytes, done };
     this.inflight.push(entry);
     this.inflightBytes += entry.bytes;
     void done.finally(() => {
@@ -866,8 +855,8 @@ export class LogWriter {
 
   /**
    * Signs a checkpoint of the durable tree if it grew since the last one, appends it to the
-   * checkpoint file (fsync'd), and writes the state snapshot when due (`force`: now, as at close;
-   * it costs ~1 µs per idempotency entry on this thread). Safe to call any time.
+   * checkpoint file (fsync'd), and writes the state snapshot when due (`force`: now, as at close).
+   * Safe to call any time.
    */
   async checkpoint(force = false): Promise<void> {
     while (this.checkpointing !== undefined) await this.checkpointing;
@@ -875,8 +864,8 @@ export class LogWriter {
       // One synchronous stretch fixes what this checkpoint and snapshot describe: size, root and
       // chain hash of the same frames (onDurable updates the tree and the chain together), the
       // flush that queues every tile of that size (a restart reopens the tree at the signed
-      // size), and the start of the snapshot's copy-on-write as of that size. Frames that become
-      // durable meanwhile belong to the next checkpoint.
+      // size), and the size a restart from the snapshot replays from. Frames that become durable
+      // meanwhile belong to the next checkpoint.
       const size = this.tree.size;
       const latest = this.checkpoints.latest?.checkpoint;
       let note: { text: string; checkpoint: Checkpoint } | undefined;
@@ -891,41 +880,38 @@ export class LogWriter {
       }
       const flushed = this.tree.flush();
       const now = Date.now();
-      // The snapshot is copied (as of `size`) and packed on this thread, in slices with yields
-      // between them (O(entities) in all): space snapshots so that this work takes at most
-      // 1/SNAPSHOT_MAX_DUTY of the thread, at the price of longer replays.
+      // The snapshot's heads are copied on this thread, in slices with yields between them
+      // (O(entities) in all): space snapshots so that this work takes at most 1/SNAPSHOT_MAX_DUTY
+      // of the thread, at the price of longer replays.
       const interval = Math.max(this.snapshotIntervalMs, this.lastSnapshotCostMs * SNAPSHOT_MAX_DUTY);
       const snapshot = force || (now - this.lastSnapshotAt >= interval && size > this.lastSnapshotSize);
-      const t0 = performance.now();
-      const overrides = snapshot ? this.headsChangedSince(size) : undefined;
-      const journal = new Map<string, LiveHead | undefined>();
-      if (snapshot) this.snapshotJournal = journal;
-      const startMs = performance.now() - t0;
       let encoded: Awaited<ReturnType<typeof encodeSnapshotSliced>> | undefined;
-      try {
-        await flushed;
-        // Tiles first, then the checkpoint (its append + fsync run on the libuv pool).
-        if (note !== undefined) await this.checkpoints.append(note.text, note.checkpoint);
-        if (overrides !== undefined) {
-          // Entries join the window in onDurable (durable records only) and leave oldest first:
-          // the ones held once the heads are packed are a valid window (replay after `size`
-          // re-adds them or rewrites the same results). Only those its files lack are written.
-          const window = this.idempotency;
-          encoded = await encodeSnapshotSliced(
-            {
-              size,
-              heads: this.headsAsOf(overrides, journal),
-              window: () =>
-                this.windowJournal.write(window, window.firstSequence, window.endSequence, yieldToLoop),
+      await flushed;
+      // Tiles first, then the checkpoint (its append + fsync run on the libuv pool).
+      if (note !== undefined) await this.checkpoints.append(note.text, note.checkpoint);
+      if (snapshot) {
+        const window = this.idempotency;
+        encoded = await encodeSnapshotSliced(
+          {
+            size,
+            // The heads as they are while being copied (each at least as new as at `size`),
+            // less those whose record's hash is not known yet.
+            heads: this.knownHeads(),
+            window: async () => {
+              // Replay restarts at `size`: every record a copied head names, and every record
+              // whose head was left out, must be durable before the snapshot is. Then the window:
+              // its entries join in onDurable (durable records only) and leave oldest first, so
+              // the ones held now are a valid window (replay after `size` re-adds them or
+              // rewrites the same results); only those its files lack are written.
+              await this.durableUpTo(this.nextLeaf);
+              return this.windowJournal.write(window, window.firstSequence, window.endSequence, yieldToLoop);
             },
-            this.snapshotSliceEntries,
-          );
-        }
-      } finally {
-        if (snapshot) this.snapshotJournal = undefined;
+          },
+          this.snapshotSliceEntries,
+        );
       }
       if (encoded === undefined) return;
-      this.lastSnapshotCostMs = startMs + encoded.busyMs;
+      this.lastSnapshotCostMs = encoded.busyMs;
       await writeSnapshotBytes(this.dir, encoded.parts);
       await this.windowJournal.prune(encoded.window.first);
       this.lastSnapshotAt = now;
@@ -938,58 +924,21 @@ export class LogWriter {
     }
   }
 
-  /**
-   * Entity heads changed by frames at or past `size` (the live map runs ahead: it is updated when a
-   * frame is sequenced, before it is durable), with their value as of the first `size` leaves
-   * (`undefined`: no record then). Small: at most the records in flight.
-   */
-  private headsChangedSince(size: number): Map<string, LiveHead | undefined> {
-    const before = new Map<string, LiveHead | undefined>();
-    // Newest first, so the value kept is the one before the earliest change.
-    for (let f = this.inflight.length - 1; f >= 0; f--) {
-      const frame = this.inflight[f]!;
-      if (frame.firstLeaf < size) continue;
-      for (let i = frame.undo.length - 1; i >= 0; i--) {
-        const [key, prev] = frame.undo[i]!;
-        before.set(key, prev);
-      }
-    }
-    return before;
+  /** A cursor over the entity heads whose records' hashes are known, slot after slot. */
+  private knownHeads(): FingerprintCursor {
+    let next = 0;
+    return (sink, max) => {
+      next = this.heads.copyKnown(sink, next, max, this.hashesKnownBelow);
+      return next < this.heads.size;
+    };
   }
 
-  /**
-   * A cursor over the entity heads as of the first `size` leaves, read from the live map while it
-   * keeps changing: `overrides` (from {@link headsChangedSince}) first, then the value a key had
-   * when the snapshot started (`journal`, filled by writeBatch on a key's first change since),
-   * else the live value. Keys created since read `undefined` and are skipped.
-   */
-  private headsAsOf(
-    overrides: Map<string, LiveHead | undefined>,
-    journal: Map<string, LiveHead | undefined>,
-  ): SnapshotCursor {
-    const it = this.heads.entries();
-    return (sink, max) => {
-      for (let n = 0; n < max; ) {
-        const r = it.next();
-        if (r.done === true) return false;
-        const key = r.value[0];
-        const head = overrides.has(key)
-          ? overrides.get(key)
-          : journal.has(key)
-            ? journal.get(key)
-            : r.value[1];
-        if (head === undefined) continue;
-        if (head.hashes === undefined) {
-          throw new LedgerError(
-            'FAILED',
-            `log ${this.logId}: logic error: entity head ${head.leafIndex} has no hash`,
-          );
-        }
-        sink.add(key, head.leafIndex, head.hashes, head.at);
-        n++;
-      }
-      return true;
-    };
+  /** Resolves once the durable tree holds `size` leaves. */
+  private async durableUpTo(size: number): Promise<void> {
+    while (this.tree.size < size) {
+      if (this.failure !== undefined) throw this.failedError();
+      await new Promise<void>((resolve) => setTimeout(resolve, 1));
+    }
   }
 
   /** The latest signed checkpoint note, or `undefined` before the first. */

@@ -220,18 +220,27 @@ describe('ledger', () => {
         unknown,
         unknown[],
       ];
-      expect(snapshot[0]).toBe(4);
+      expect(snapshot[0]).toBe(5);
       const [, first, end] = snapshot[3] as [Uint8Array, number, number, number];
       expect([first, end]).toEqual([Math.max(0, order.length - 200), order.length]);
       expect(readdirSync(logDir).filter((n) => n.startsWith('window-'))).toEqual(['window-0000000000.bin']);
     }
-    // A version-3 snapshot (the window inside it, no window files) is read, and replaced by version 4.
-    const v4 = readSnapshot(logDir)!;
-    const c = v4.idempotency;
-    const tuples = [...v4.heads];
+    // A version-3 snapshot (the window inside it, no window files, entity heads as key text) is
+    // read, and replaced by the current version.
+    let ledger = await createLedger({ dir, ...FAST, idempotencyWindow: 200 });
+    const heads = new Map<string, { leafIndex: number; leafHash: Uint8Array }>();
+    const log = ledger.log('default');
+    for await (const r of log.iterate(0, log.treeSize)) {
+      const key = `${r.record.tenant_id}\u0000${r.record.resource.type}\u0000${r.record.resource.id}`;
+      heads.set(key, { leafIndex: r.leafIndex, leafHash: hashLeaf(r.leaf) });
+    }
+    await ledger.close();
+    const current = readSnapshot(logDir)!;
+    const c = current.idempotency;
+    const tuples = [...heads];
     const v3 = pack([
       3,
-      v4.size,
+      current.size,
       [
         new Uint8Array(Uint32Array.from(tuples.map(([k]) => k.length)).buffer),
         [[1, Buffer.from(tuples.map(([k]) => k).join(''), 'latin1')]],
@@ -247,11 +256,20 @@ describe('ledger', () => {
     ]);
     writeFileSync(join(logDir, 'state.snapshot'), v3);
     rmSync(join(logDir, 'window-0000000000.bin'));
-    const ledger = await createLedger({ dir, ...FAST, idempotencyWindow: 200 });
+    ledger = await createLedger({ dir, ...FAST, idempotencyWindow: 200 });
     const [again] = await ledger.append([auditEvent(1, { tenant_id: 'acme', event_id: 'r3-149' })]);
     expect(again).toMatchObject({ status: 'duplicate', leaf_index: leafOf.get('r3-149') });
+    // The next record of an entity links to its head as the version-3 snapshot had it.
+    const [key, head] = tuples[0]!;
+    const [, type, id] = key.split('\u0000');
+    const [linked] = await ledger.append([
+      auditEvent(2, { tenant_id: 'acme', resource: { type: type!, id: id! } }),
+    ]);
+    const record = (await ledger.read('default', linked!.leaf_index!)).record;
+    expect(record.prev?.leafIndex).toBe(head.leafIndex);
+    expect(Buffer.from(record.prev!.leafHash)).toEqual(Buffer.from(head.leafHash));
     await ledger.close();
-    expect((unpack(readFileSync(join(logDir, 'state.snapshot'))) as number[])[0]).toBe(4);
+    expect((unpack(readFileSync(join(logDir, 'state.snapshot'))) as number[])[0]).toBe(5);
     expect(readSnapshot(logDir)!.idempotency.salt).toEqual(c.salt);
   });
 
