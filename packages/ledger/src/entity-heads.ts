@@ -191,7 +191,7 @@ export class EntityHeads extends FingerprintSlots {
 
   /**
    * Adds the heads of slots `from …` (at most `max` slots visited) to `sink`, leaving out those
-   * whose leaf index is not below `knownBelow` (their hash is not known yet).
+   * whose leaf index is not below `knownBelow` (their hash is not known yet) or not set.
    * @returns the next slot to visit ({@link size} once all were).
    */
   copyKnown(sink: FingerprintBuilder, from: number, max: number, knownBelow: number): number {
@@ -202,9 +202,9 @@ export class EntityHeads extends FingerprintSlots {
         // Runs of known heads, copied as ranges.
         let i = 0;
         while (i < n) {
-          while (i < n && !(idx[at + i]! < knownBelow)) i++;
+          while (i < n && !(idx[at + i]! >= 0 && idx[at + i]! < knownBelow)) i++;
           const start = i;
-          while (i < n && idx[at + i]! < knownBelow) i++;
+          while (i < n && idx[at + i]! >= 0 && idx[at + i]! < knownBelow) i++;
           if (i > start) sink.addRange(fps, idx, hashes, at + start, i - start);
         }
       });

@@ -66,6 +66,13 @@ import {
 import { WindowJournal } from './window-journal';
 import type { WorkerPreparer } from './worker-preparer';
 
+/** The largest value of `values`, or -1 when empty. */
+function maxOf(values: Float64Array): number {
+  let max = -1;
+  for (let i = 0; i < values.length; i++) if (values[i]! > max) max = values[i]!;
+  return max;
+}
+
 /** Lets the event loop run (between the slices of a snapshot). */
 const yieldToLoop = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -435,7 +442,13 @@ export class LogWriter {
     }
 
     const snapshot = readSnapshotColumns(dir);
-    const useSnapshot = snapshot !== undefined && snapshot.size <= nextLeaf;
+    // Heads and window entries may name records past the snapshot's size (durable when it was
+    // written): all must be in the log, or the snapshot is of no use (replay from the start).
+    const useSnapshot =
+      snapshot !== undefined &&
+      snapshot.size <= nextLeaf &&
+      maxOf(snapshot.heads.leafIndexes) < nextLeaf &&
+      maxOf(snapshot.idempotency.leafIndexes) < nextLeaf;
     const capacity = options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW;
     let idempotency: IdempotencyWindow;
     let heads: EntityHeads;
@@ -884,7 +897,11 @@ export class LogWriter {
       // (O(entities) in all): space snapshots so that this work takes at most 1/SNAPSHOT_MAX_DUTY
       // of the thread, at the price of longer replays.
       const interval = Math.max(this.snapshotIntervalMs, this.lastSnapshotCostMs * SNAPSHOT_MAX_DUTY);
-      const snapshot = force || (now - this.lastSnapshotAt >= interval && size > this.lastSnapshotSize);
+      // Never after a failure: a batch that failed while being sequenced may have left entity
+      // heads naming records that will never exist (restart recovers from the last snapshot).
+      const snapshot =
+        this.failure === undefined &&
+        (force || (now - this.lastSnapshotAt >= interval && size > this.lastSnapshotSize));
       let encoded: Awaited<ReturnType<typeof encodeSnapshotSliced>> | undefined;
       await flushed;
       // Tiles first, then the checkpoint (its append + fsync run on the libuv pool).
@@ -910,7 +927,7 @@ export class LogWriter {
           this.snapshotSliceEntries,
         );
       }
-      if (encoded === undefined) return;
+      if (encoded === undefined || this.failure !== undefined) return;
       this.lastSnapshotCostMs = encoded.busyMs;
       await writeSnapshotBytes(this.dir, encoded.parts);
       await this.windowJournal.prune(encoded.window.first);

@@ -162,9 +162,15 @@ function headColumnsOf(value: unknown): HeadColumns {
       `state snapshot: heads: ${fingerprints.length} fingerprint, ${indexBytes.length} index and ${hashBytes.length} hash bytes do not describe the same entries`,
     );
   }
+  const leafIndexes = new Float64Array(aligned(indexBytes));
+  for (let i = 0; i < n; i++) {
+    if (!Number.isSafeInteger(leafIndexes[i]) || leafIndexes[i]! < 0) {
+      throw new Error(`state snapshot: heads: entry ${i} has leaf index ${leafIndexes[i]}`);
+    }
+  }
   return {
     fingerprints: new Uint8Array(fingerprints),
-    leafIndexes: new Float64Array(aligned(indexBytes)),
+    leafIndexes,
     hashes: new Uint8Array(aligned(hashBytes)),
   };
 }

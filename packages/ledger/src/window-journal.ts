@@ -162,6 +162,8 @@ export class WindowJournal {
   private end: number;
   /** Files whose bytes this journal may keep (the rest are created afresh when first written). */
   private readonly valid = new Set<number>();
+  /** A file was created since the directory was last fsync'd (kept across a write that failed). */
+  private dirUnsynced = false;
 
   /**
    * @param committed - the range the current snapshot names (the files then hold it); `undefined`
@@ -215,7 +217,6 @@ export class WindowJournal {
     let handle: FileHandle | undefined;
     let handleFile = -1;
     let dirty = 0;
-    let created = false;
     const pending: Promise<unknown>[] = [];
     try {
       while (seq < end) {
@@ -240,7 +241,7 @@ export class WindowJournal {
             handle = await open(join(this.dir, windowFileName(k)), 'w', 0o600);
             await handle.write(header(k, per, this.salt), 0, WINDOW_HEADER_BYTES, 0);
             this.valid.add(k);
-            created = true;
+            this.dirUnsynced = true;
           }
           handleFile = k;
         }
@@ -291,7 +292,10 @@ export class WindowJournal {
       await Promise.allSettled(pending);
       await handle?.close();
     }
-    if (created) await syncDirectory(this.dir);
+    if (this.dirUnsynced) {
+      await syncDirectory(this.dir);
+      this.dirUnsynced = false;
+    }
     return { salt: this.salt, first: Math.min(start, end), end, entriesPerFile: per };
   }
 

@@ -181,23 +181,32 @@ export class WorkerPreparer {
     // Key bytes are transferred (and so gone from this thread), not copied.
     const transfer = material.map((m) => m.key.buffer as ArrayBuffer);
     // One message per request, at once: the worker answers each as soon as it is prepared.
+    let sent = false;
     let answer: Answer;
     try {
       answer = await this.answerTo(id, () => {
         try {
           this.worker.postMessage(request, transfer);
+          sent = true;
         } catch (error) {
-          // Not sent (a value the structured clone cannot copy): the worker still holds the
-          // keys it was to drop.
+          // Not sent (a value the structured clone cannot copy): the worker got neither this
+          // request's keys nor its drops — `known` goes back at once, before any other request.
+          for (const m of material) this.known.delete(m.subjectId);
           for (const subjectId of drop) this.known.add(subjectId);
           throw error;
         }
       });
     } catch (error) {
-      // The worker may lack some of this request's keys (not sent, or it failed importing them):
-      // they are sent again with their subjects' next events. (Erring this way is harmless: a
-      // key the worker holds is replaced.)
-      for (const m of material) this.known.delete(m.subjectId);
+      if (sent && this.failure === undefined && !this.closing) {
+        // The worker failed the request, perhaps after importing some of its keys: it is told to
+        // forget them (after this request, port order), and they go again with their subjects'
+        // next events — so that neither side believes in a key the other lacks, and a later
+        // forget() (erasure) still reaches every key the worker holds.
+        for (const m of material) {
+          if (!this.known.delete(m.subjectId)) continue;
+          this.worker.postMessage({ type: 'forget', subjectId: m.subjectId } satisfies PrepareRequest);
+        }
+      }
       throw error;
     }
     if (answer.type !== 'prepared')

@@ -1,8 +1,12 @@
+import { join } from 'node:path';
+import { validateBatch } from '@sealog/codec';
 import { hashLeaf } from '@sealog/merkle';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EntityHeads } from '../src/entity-heads';
-import { createLedger, type Ledger, readSnapshot } from '../src/index';
+import { createLedger, type Ledger, type RecordPreparer, readSnapshot } from '../src/index';
+import type { LogWriter } from '../src/log-writer';
+import { writeSnapshot } from '../src/state-snapshot';
 import { auditEvent, tempDir } from './helpers';
 
 /**
@@ -74,6 +78,68 @@ describe('entity links while frames are in flight', () => {
       );
     }, 60_000);
   }
+
+  it('writes no snapshot once a batch failed while being sequenced, so a restart keeps every chain', async () => {
+    const dir = tempDir();
+    const options = {
+      dir,
+      prepareWorkers: 0 as const,
+      batchMaxWaitMs: 0,
+      checkpointIntervalMs: 60_000,
+      onNotice: () => {},
+    };
+    const event = (i: number, id: string) =>
+      auditEvent(i, { tenant_id: 'acme', resource: { type: 'doc', id } });
+    let ledger = await createLedger(options);
+    const [a] = await ledger.append([event(0, 'A')]);
+    await ledger.log('default').checkpoint(true);
+    const before = readSnapshot(join(dir, 'logs', 'default'))!;
+    // A batch whose second record cannot be assembled (not a record body): the first record has
+    // already moved entity A's head, the second added entity N's, when the batch fails.
+    const writer = (ledger as unknown as { writers: Map<string, LogWriter> }).writers.get('default')!;
+    const preparer = (ledger as unknown as { preparer: RecordPreparer }).preparer;
+    const v = validateBatch([event(3, 'A')]);
+    if (!v.ok) throw new Error('invalid test event');
+    await preparer.loadSubjects(v.events);
+    const valid = preparer.prepare(v.events[0]!, 'a-2', 1_795_428_000_000);
+    const broken = {
+      ...valid,
+      eventId: 'n-1',
+      entityKey: 'acme\u0000doc\u0000N',
+      body: new Uint8Array([1, 2, 3]),
+    };
+    const { durable } = await writer.enqueue([valid, broken], [undefined, undefined]);
+    await expect(durable).rejects.toThrow();
+    await ledger.log('default').checkpoint(true);
+    expect(readSnapshot(join(dir, 'logs', 'default'))).toEqual(before);
+    await ledger.close().catch(() => {});
+    ledger = await createLedger(options);
+    const [n, a2] = await ledger.append([event(1, 'N'), event(2, 'A')]);
+    expect((await ledger.log('default').read(n!.leaf_index!)).record.prev).toBeNull();
+    expect((await ledger.log('default').read(a2!.leaf_index!)).record.prev?.leafIndex).toBe(a!.leaf_index);
+    await ledger.close();
+  });
+
+  it('ignores a snapshot whose heads name records past the end of the log, and rebuilds them', async () => {
+    const dir = tempDir();
+    const options = { dir, batchMaxWaitMs: 0, checkpointIntervalMs: 60_000, onNotice: () => {} };
+    const event = (i: number, id: string) =>
+      auditEvent(i, { tenant_id: 'acme', resource: { type: 'doc', id } });
+    let ledger = await createLedger(options);
+    const results = await ledger.append([event(0, 'A'), event(1, 'B'), event(2, 'A')]);
+    await ledger.close();
+    // As if the log's end had been lost after the snapshot (durability 'none' and a power loss).
+    const logDir = join(dir, 'logs', 'default');
+    const snap = readSnapshot(logDir)!;
+    const leafIndexes = Float64Array.from(snap.heads.leafIndexes, (n) => n + 1000);
+    await writeSnapshot(logDir, { ...snap, heads: { ...snap.heads, leafIndexes } });
+    ledger = await createLedger(options);
+    const [b2] = await ledger.append([event(3, 'B')]);
+    expect((await ledger.log('default').read(b2!.leaf_index!)).record.prev?.leafIndex).toBe(
+      results[1]!.leaf_index,
+    );
+    await ledger.close();
+  });
 
   it('writes snapshots, copied while appends change the heads, from which a restart finds every head', async () => {
     const dir = tempDir();

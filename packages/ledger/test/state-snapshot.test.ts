@@ -229,6 +229,14 @@ describe('state snapshot', () => {
       await writeSnapshotBytes(dir, pack([5, 1, heads, [salt, 0, 0, 8]]));
       expect(() => readSnapshot(dir)).toThrow(/^state snapshot: heads: /);
     }
+    for (const bad of [-1, 0.5, 2 ** 53]) {
+      const indexes = new Uint8Array(Float64Array.of(bad).buffer);
+      await writeSnapshotBytes(
+        dir,
+        pack([5, 1, [new Uint8Array(16), indexes, new Uint8Array(32)], [salt, 0, 0, 8]]),
+      );
+      expect(() => readSnapshot(dir)).toThrow(`state snapshot: heads: entry 0 has leaf index ${bad}`);
+    }
     for (const version of [4, 5]) {
       const heads = version === 4 ? EMPTY_KEYS : EMPTY_HEADS;
       for (const malformed of [

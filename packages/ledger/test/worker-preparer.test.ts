@@ -213,6 +213,38 @@ describe('prepare worker', () => {
     }
   });
 
+  it('makes the worker forget the keys of a request it failed, so that erasure still reaches them', async () => {
+    const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
+    const worker = await WorkerPreparer.start(keys);
+    try {
+      // The worker fails a request after importing its keys: no salt for the event's retention class.
+      const [bad, good] = normalize([auditEvent(1, { retention_class: 'other' }), auditEvent(1)]);
+      worker.useSalts([['default', newSalt()]]);
+      const posted: string[] = [];
+      const thread = (worker as unknown as { worker: Worker }).worker;
+      const post = thread.postMessage.bind(thread);
+      thread.postMessage = (message: { type: string }, transfer?: readonly unknown[]) => {
+        posted.push(message.type);
+        post(message, transfer as never);
+      };
+      await expect(worker.prepare([bad!], ['e1'], 1_795_428_000_000)).rejects.toMatchObject({
+        code: 'FAILED',
+      });
+      // The key the worker imported is dropped there, and sent again with the subject's next event.
+      expect(posted).toEqual(['prepare', 'forget']);
+      posted.length = 0;
+      const { bodies } = await worker.prepare([good!], ['e2'], 1_795_428_000_000);
+      expect(decodeRecord(assembleRecord(null, bodies[0]!)).event_id).toBe('e2');
+      expect(posted).toEqual(['prepare']);
+      // …so that forgetting the subject (erasure) reaches the worker.
+      worker.forget(subjectIdOf(good!.tenant_id, good!.actor.id));
+      expect(posted).toEqual(['prepare', 'forget']);
+    } finally {
+      await worker.close();
+      await keys.close();
+    }
+  });
+
   it('fails pending and later appends with FAILED when the worker dies, instead of hanging', async () => {
     const ledger = await createLedger({ dir: tempDir(), ...FAST, prepareWorkers: 1, onNotice: () => {} });
     await ledger.append([auditEvent(0)]);
