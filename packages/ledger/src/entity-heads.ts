@@ -82,9 +82,7 @@ export class EntityFingerprinter {
 
   /** Fingerprints one key into `out` at `at`. */
   fingerprint(key: string, out: Uint32Array, at: number): void {
-    const words = new Uint32Array(WORDS);
-    this.fingerprintMany(1, () => key, words);
-    out.set(words, at);
+    this.fingerprintMany(1, () => key, out.subarray(at, at + WORDS));
   }
 }
 

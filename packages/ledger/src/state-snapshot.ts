@@ -408,16 +408,20 @@ export class FingerprintBuilder {
     this.count = i + count;
   }
 
-  /** Everything added, under `salt` (views of this builder's arrays). */
-  columns(salt: Uint8Array): FingerprintColumns {
+  /** Everything added (views of this builder's arrays). */
+  headColumns(): HeadColumns {
     checkLittleEndian();
     const n = this.count;
     return {
-      salt,
       fingerprints: new Uint8Array(this.fingerprints.buffer, 0, n * FINGERPRINT_BYTES),
       leafIndexes: this.leafIndexes.subarray(0, n),
       hashes: this.hashes.subarray(0, n * HASH_BYTES),
     };
+  }
+
+  /** Everything added, under `salt` (views of this builder's arrays). */
+  columns(salt: Uint8Array): FingerprintColumns {
+    return { salt, ...this.headColumns() };
   }
 
   private grow(): void {
@@ -500,7 +504,7 @@ export async function encodeSnapshotSliced(
   const heads = new FingerprintBuilder();
   // Fixed-size entries, copied as ranges: slices 8× longer than a slice of key text used to be.
   while (source.heads(heads, sliceEntries * 8)) await pause();
-  const h = heads.columns(new Uint8Array(SALT_BYTES));
+  const h = heads.headColumns();
   parts.push(new Uint8Array([0x93]));
   for (const bytes of [
     h.fingerprints,

@@ -37,6 +37,18 @@ function workerOf(ledger: Ledger): Worker {
   return (preparer as unknown as { worker: Worker }).worker;
 }
 
+/** Runs `body` with a started prepare worker over fresh keys, then closes both. */
+async function withWorker(body: (worker: WorkerPreparer) => Promise<void>): Promise<void> {
+  const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
+  const worker = await WorkerPreparer.start(keys);
+  try {
+    await body(worker);
+  } finally {
+    await worker.close();
+    await keys.close();
+  }
+}
+
 describe('prepare worker', () => {
   it('produces the same record bodies as the in-thread path (sealed blobs equal once opened)', async () => {
     const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
@@ -140,9 +152,7 @@ describe('prepare worker', () => {
   });
 
   it('answers many requests in flight at once, each with its own bodies and key fingerprints', async () => {
-    const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
-    const worker = await WorkerPreparer.start(keys);
-    try {
+    await withWorker(async (worker) => {
       const salt = newSalt();
       worker.useSalts([['default', salt]]);
       const mainSide = new KeyFingerprinter(salt);
@@ -167,31 +177,21 @@ describe('prepare worker', () => {
           expect([...fingerprints!.subarray(k * 4, k * 4 + 4)]).toEqual([...want]);
         }
       }
-    } finally {
-      await worker.close();
-      await keys.close();
-    }
+    });
   });
 
   it('sends a forgotten subject key again on its next event', async () => {
-    const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
-    const worker = await WorkerPreparer.start(keys);
-    try {
+    await withWorker(async (worker) => {
       const events = normalize([auditEvent(1)]);
       await worker.prepare(events, ['e1'], 1_795_428_000_000);
       worker.forget(subjectIdOf(events[0]!.tenant_id, events[0]!.actor.id));
       const [body] = (await worker.prepare(events, ['e2'], 1_795_428_000_000)).bodies;
       expect(decodeRecord(assembleRecord(null, body!)).event_id).toBe('e2');
-    } finally {
-      await worker.close();
-      await keys.close();
-    }
+    });
   });
 
   it("rejects a request it cannot send, leaves nothing pending, and sends its subjects' keys again", async () => {
-    const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
-    const worker = await WorkerPreparer.start(keys);
-    try {
+    await withWorker(async (worker) => {
       const events = normalize([auditEvent(1), auditEvent(2)]);
       // A value the structured clone cannot copy: the request is never posted.
       const unsendable = [{ ...events[0]!, metadata: { f: () => 1 } } as unknown as NormalizedEvent];
@@ -207,16 +207,11 @@ describe('prepare worker', () => {
       // The subject's key is sent again with its next event (else: "prepare worker has no key").
       const { bodies } = await worker.prepare(events, ['e2', 'e3'], 1_795_428_000_000);
       expect(bodies.map((b) => decodeRecord(assembleRecord(null, b)).event_id)).toEqual(['e2', 'e3']);
-    } finally {
-      await worker.close();
-      await keys.close();
-    }
+    });
   });
 
   it('makes the worker forget the keys of a request it failed, so that erasure still reaches them', async () => {
-    const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
-    const worker = await WorkerPreparer.start(keys);
-    try {
+    await withWorker(async (worker) => {
       // The worker fails a request after importing its keys: no salt for the event's retention class.
       const [bad, good] = normalize([auditEvent(1, { retention_class: 'other' }), auditEvent(1)]);
       worker.useSalts([['default', newSalt()]]);
@@ -239,10 +234,7 @@ describe('prepare worker', () => {
       // …so that forgetting the subject (erasure) reaches the worker.
       worker.forget(subjectIdOf(good!.tenant_id, good!.actor.id));
       expect(posted).toEqual(['prepare', 'forget']);
-    } finally {
-      await worker.close();
-      await keys.close();
-    }
+    });
   });
 
   it('fails pending and later appends with FAILED when the worker dies, instead of hanging', async () => {
