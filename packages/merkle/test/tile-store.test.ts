@@ -1,8 +1,14 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileTileStore, MemoryTileStore, MerkleError, type TileStore } from '../src/index';
+import {
+  FileTileStore,
+  type FileTileStoreOptions,
+  MemoryTileStore,
+  MerkleError,
+  type TileStore,
+} from '../src/index';
 
 function tileBytes(width: number, seed: number): Uint8Array {
   const out = new Uint8Array(width * 32);
@@ -80,12 +86,20 @@ function storeContract(name: string, make: () => Promise<TileStore>): void {
 }
 
 storeContract('MemoryTileStore', async () => new MemoryTileStore());
-storeContract('FileTileStore', async () => new FileTileStore(await tempDir()));
+const FILE_MODES: readonly [string, FileTileStoreOptions][] = [
+  ['fsync, libuv pool', {}],
+  ['no fsync, blocking writes', { fsync: false }],
+  ['no fsync, libuv pool', { fsync: false, blockingWrites: false }],
+];
 
-describe('file-tile-store', () => {
+for (const [mode, options] of FILE_MODES) {
+  storeContract(`FileTileStore (${mode})`, async () => new FileTileStore(await tempDir(), options));
+}
+
+describe.each(FILE_MODES)('file-tile-store (%s)', (_mode, options) => {
   it('writes tiles at their C2SP paths and keeps only the newest partial of a tile', async () => {
     const dir = await tempDir();
-    const store = new FileTileStore(dir);
+    const store = new FileTileStore(dir, options);
     const full = tileBytes(256, 4);
     await store.writeTiles([{ level: 0, index: 1234067, width: 3, data: full.subarray(0, 96) }]);
     await store.writeTiles([{ level: 0, index: 1234067, width: 7, data: full.subarray(0, 224) }]);
@@ -101,11 +115,11 @@ describe('file-tile-store', () => {
   it('survives reopening: a new store on the same directory reads what the old one wrote', async () => {
     const dir = await tempDir();
     const data = tileBytes(256, 5);
-    await new FileTileStore(dir).writeTiles([
+    await new FileTileStore(dir, options).writeTiles([
       { level: 0, index: 0, width: 256, data },
       { level: 1, index: 0, width: 1, data: data.subarray(0, 32) },
     ]);
-    const reopened = new FileTileStore(dir, { fsync: false });
+    const reopened = new FileTileStore(dir, { ...options, fsync: false });
     expect(await reopened.readTile(0, 0, 256)).toEqual(data);
     expect(await reopened.readTile(1, 0, 1)).toEqual(data.subarray(0, 32));
   });
@@ -113,16 +127,41 @@ describe('file-tile-store', () => {
   it('falls back to a wider leftover partial when the exact width is gone, and ignores temp files', async () => {
     const dir = await tempDir();
     const data = tileBytes(256, 6);
-    await new FileTileStore(dir).writeTiles([{ level: 0, index: 0, width: 9, data: data.subarray(0, 288) }]);
+    await new FileTileStore(dir, options).writeTiles([
+      { level: 0, index: 0, width: 9, data: data.subarray(0, 288) },
+    ]);
     await writeFile(join(dir, 'tile/0/000.p/.tmp-9-12-1'), 'junk');
-    expect((await new FileTileStore(dir).readTile(0, 0, 4))!.subarray(0, 128)).toEqual(data.subarray(0, 128));
+    expect((await new FileTileStore(dir, options).readTile(0, 0, 4))!.subarray(0, 128)).toEqual(
+      data.subarray(0, 128),
+    );
   });
 
   it('reports a tile file of the wrong length as corrupt', async () => {
     const dir = await tempDir();
-    const store = new FileTileStore(dir);
+    const store = new FileTileStore(dir, options);
     await store.writeTiles([{ level: 0, index: 0, width: 256, data: tileBytes(256, 7) }]);
     await writeFile(store.pathOf(0, 0), new Uint8Array(100));
     expect(await rejectionCode(store.readTile(0, 0, 256))).toBe('TILE_CORRUPT');
+  });
+
+  it('fails a write it cannot make with STORE_FAILED and leaves no temp file behind', async () => {
+    const dir = await tempDir();
+    const store = new FileTileStore(dir, options);
+    const data = tileBytes(256, 8);
+    await store.writeTiles([{ level: 0, index: 0, width: 256, data }]);
+    // A file where the tile's directory must go: every write under tile/1/ fails.
+    await writeFile(join(dir, 'tile/1'), 'not a directory');
+    expect(
+      await rejectionCode(store.writeTiles([{ level: 1, index: 0, width: 3, data: data.subarray(0, 96) }])),
+    ).toBe('STORE_FAILED');
+    // A partial tile whose name is taken by a non-empty directory: the temp file is written, the
+    // rename fails.
+    await mkdir(join(store.pathOf(0, 1, 5), 'x'), { recursive: true });
+    expect(
+      await rejectionCode(store.writeTiles([{ level: 0, index: 1, width: 5, data: data.subarray(0, 160) }])),
+    ).toBe('STORE_FAILED');
+    expect(await readdir(`${store.pathOf(0, 1)}.p`)).toEqual(['5']);
+    // Earlier tiles are intact.
+    expect(await store.readTile(0, 0, 256)).toEqual(data);
   });
 });
