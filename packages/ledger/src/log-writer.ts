@@ -103,7 +103,9 @@ export interface LogWriterOptions {
   readonly readCacheBytes?: number;
   /**
    * Bytes of the newest durable frames kept as written (default 16 MiB; 0 disables), so followers
-   * of the log's tail (the search indexer) and reads of fresh records skip the segments.
+   * of the log's tail (the search indexer) and reads of fresh records skip the segments. Counts
+   * the leaves with their offsets and hashes (~36 bytes per record); one buffer of this size is
+   * allocated at the first frame and reused (see `RecentFrames`).
    */
   readonly recentFramesBytes?: number;
   /** Queue capacity in records (default 65536). */
@@ -817,7 +819,6 @@ export class LogWriter {
       hashes: flatHashes,
       batchIndex,
       blockHash: hex(chain),
-      bytes: offsets[count]! - offsets[0]!,
       buffer,
     });
     const hexOf = Buffer.from(flatHashes.buffer, flatHashes.byteOffset, flatHashes.length);
