@@ -243,6 +243,7 @@ export class LogWriter {
   private readonly keys: DataKeys;
   private readonly checkpoints: CheckpointLog;
   private readonly tree: TiledTree;
+  private readonly tiles: FileTileStore;
   private readonly queue: BatchQueue<QueueItem>;
   private readonly lanes = new Map<string, Lane<QueueItem>>();
   private readonly heads: EntityHeads;
@@ -307,6 +308,7 @@ export class LogWriter {
     keys: DataKeys;
     checkpoints: CheckpointLog;
     tree: TiledTree;
+    tiles: FileTileStore;
     heads: EntityHeads;
     idempotency: IdempotencyWindow;
     windowJournal: WindowJournal;
@@ -336,6 +338,7 @@ export class LogWriter {
     this.keys = init.keys;
     this.checkpoints = init.checkpoints;
     this.tree = init.tree;
+    this.tiles = init.tiles;
     this.heads = init.heads;
     this.idempotency = init.idempotency;
     this.windowJournal = init.windowJournal;
@@ -525,6 +528,7 @@ export class LogWriter {
       keys,
       checkpoints,
       tree,
+      tiles,
       heads,
       idempotency,
       windowJournal,
@@ -1238,6 +1242,7 @@ export class LogWriter {
     await this.writerDone;
     if (this.checkpointTimer !== undefined) clearInterval(this.checkpointTimer);
     if (this.failure === undefined) await this.checkpoint(true);
+    this.tiles.close();
     await this.store.close();
   }
 }

@@ -28,14 +28,17 @@
  * Buffers: `readTile` returns a fresh buffer; written `data` is not retained.
  */
 import {
+  closeSync,
   existsSync,
   mkdirSync,
+  open as openWithCallback,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   unlinkSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -60,6 +63,17 @@ export interface FileTileStoreOptions {
 }
 
 const WIDTH_NAME = /^[0-9]{1,3}$/;
+/** Name prefix of the spare temp files of blocking writes, in `<directory>/tile/`. */
+const SPARE_PREFIX = '.tmp-spare-';
+
+function discardSpare(spare: { readonly path: string; readonly fd: number }): void {
+  try {
+    closeSync(spare.fd);
+    unlinkSync(spare.path);
+  } catch {
+    // Best effort: a leftover spare is swept by the next writer.
+  }
+}
 
 function isNotFound(e: unknown): boolean {
   return (e as { code?: unknown } | null)?.code === 'ENOENT';
@@ -107,6 +121,15 @@ export class FileTileStore implements TileStore {
   // Directories known to exist (and be durable), so mkdir + fsync happen once per directory.
   readonly #knownDirs: Set<string>;
   #tempCounter: number;
+  /**
+   * Blocking writes: a temp file created ahead on the libuv pool for the next tile. Creating a
+   * file blocks for ext4's journal while another thread's fdatasync holds it (~0.5 ms a tile under
+   * the ledger's group commit); writing and renaming an open file mostly does not.
+   */
+  #spare: { readonly path: string; readonly fd: number } | undefined;
+  #spareOpening = false;
+  #closed = false;
+  #sparesSwept = false;
 
   /**
    * @param directory - root directory; created on first write.
@@ -290,6 +313,29 @@ export class FileTileStore implements TileStore {
       }
       this.#knownDirs.add(dir);
     }
+    const spare = this.#spare;
+    if (spare !== undefined) {
+      this.#spare = undefined;
+      try {
+        for (let at = 0; at < data.length; ) at += writeSync(spare.fd, data, at, data.length - at);
+        closeSync(spare.fd);
+        renameSync(spare.path, path);
+      } catch (e) {
+        try {
+          closeSync(spare.fd);
+        } catch {
+          // Closed already.
+        }
+        try {
+          unlinkSync(spare.path);
+        } catch {
+          // Gone already.
+        }
+        throw storeFailure('writing', path, e);
+      }
+      this.#openSpare();
+      return;
+    }
     this.#tempCounter++;
     const temp = join(dir, `.tmp-${basename(path)}-${process.pid}-${this.#tempCounter}`);
     try {
@@ -303,6 +349,42 @@ export class FileTileStore implements TileStore {
       }
       throw storeFailure('writing', path, e);
     }
+    this.#openSpare();
+  }
+
+  /** Starts creating the next spare temp file on the libuv pool (see `#spare`). */
+  #openSpare(): void {
+    if (this.#spare !== undefined || this.#spareOpening || this.#closed) return;
+    const root = join(this.directory, 'tile');
+    if (!this.#sparesSwept) {
+      // Spares a crashed writer left behind (one writer per directory: none are in use).
+      this.#sparesSwept = true;
+      try {
+        for (const name of readdirSync(root)) if (name.startsWith(SPARE_PREFIX)) unlinkSync(join(root, name));
+      } catch {
+        // Nothing to sweep, or not now: a leftover spare is only a small file.
+      }
+    }
+    this.#spareOpening = true;
+    this.#tempCounter++;
+    const path = join(root, `${SPARE_PREFIX}${process.pid}-${this.#tempCounter}`);
+    openWithCallback(path, 'w', 0o644, (error, fd) => {
+      this.#spareOpening = false;
+      if (error !== null) return; // The next write creates its temp file itself.
+      if (this.#closed) {
+        discardSpare({ path, fd });
+        return;
+      }
+      this.#spare = { path, fd };
+    });
+  }
+
+  /** Deletes the spare temp file of blocking writes, if any; later writes create their own. */
+  close(): void {
+    this.#closed = true;
+    const spare = this.#spare;
+    this.#spare = undefined;
+    if (spare !== undefined) discardSpare(spare);
   }
 
   async #ensureDirectory(dir: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   FileTileStore,
@@ -163,5 +164,36 @@ describe.each(FILE_MODES)('file-tile-store (%s)', (_mode, options) => {
     expect(await readdir(`${store.pathOf(0, 1)}.p`)).toEqual(['5']);
     // Earlier tiles are intact.
     expect(await store.readTile(0, 0, 256)).toEqual(data);
+  });
+});
+
+describe('file-tile-store, blocking writes', () => {
+  it('creates the next temp file ahead, writes the next tile through it, and removes it on close', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'tile'), { recursive: true });
+    // Left by a writer that crashed: swept by the next writer.
+    await writeFile(join(dir, 'tile', '.tmp-spare-999999-1'), 'leftover');
+    const spares = async (): Promise<string[]> =>
+      (await readdir(join(dir, 'tile'))).filter((n) => n.startsWith('.tmp-spare-'));
+    const store = new FileTileStore(dir, { fsync: false });
+    const tiles = [tileBytes(256, 9), tileBytes(256, 10), tileBytes(256, 11)];
+    await store.writeTiles([{ level: 0, index: 0, width: 256, data: tiles[0]! }]);
+    await sleep(50);
+    const ahead = await spares();
+    expect(ahead).toHaveLength(1);
+    expect(ahead[0]).not.toBe('.tmp-spare-999999-1');
+    await store.writeTiles([{ level: 0, index: 1, width: 256, data: tiles[1]! }]);
+    // The spare became tile 1 (renamed into place); the next one is on its way.
+    expect(await spares()).not.toContain(ahead[0]);
+    expect(await store.readTile(0, 1, 256)).toEqual(tiles[1]);
+    await sleep(50);
+    expect(await spares()).toHaveLength(1);
+    store.close();
+    expect(await spares()).toEqual([]);
+    // Still writable after close, without spares.
+    await store.writeTiles([{ level: 0, index: 2, width: 256, data: tiles[2]! }]);
+    await sleep(50);
+    expect(await spares()).toEqual([]);
+    for (let i = 0; i < 3; i++) expect(await store.readTile(0, i, 256)).toEqual(tiles[i]);
   });
 });
