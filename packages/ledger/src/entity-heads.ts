@@ -18,7 +18,7 @@
  */
 import { HASH_BYTES, hashLeaves } from '@sealog/merkle';
 import { CHUNK_BITS, CHUNK_MASK, CHUNK_SLOTS, FingerprintSlots, WORDS } from './fingerprint-slots';
-import { FINGERPRINT_BYTES, SALT_BYTES } from './key-fingerprint';
+import { FINGERPRINT_BYTES, SALT_BYTES, SaltedBatchHasher } from './key-fingerprint';
 import type { EntityHead, FingerprintBuilder } from './state-snapshot';
 
 /** Entities the index is sized for at first (its shards grow beyond; nothing is preallocated). */
@@ -34,55 +34,15 @@ export interface HeadColumns {
 }
 
 /** Entity-key fingerprints, many at a time (see module doc). */
-export class EntityFingerprinter {
-  readonly salt: Uint8Array;
-  private data = Buffer.alloc(64 * 1024);
-  private offsets = new Uint32Array(1025);
-  private digests = new Uint8Array(1024 * HASH_BYTES);
-
+export class EntityFingerprinter extends SaltedBatchHasher {
   /** @param salt - {@link SALT_BYTES} bytes. */
   constructor(salt: Uint8Array) {
-    if (salt.length !== SALT_BYTES) {
-      throw new RangeError(`entity fingerprint: the salt must be ${SALT_BYTES} bytes, got ${salt.length}`);
-    }
-    this.salt = salt;
-  }
-
-  /**
-   * Fingerprints `key(0) … key(n - 1)` into `out`, four words each from word 0 (little-endian
-   * reads of the digests' first 16 bytes).
-   */
-  fingerprintMany(n: number, key: (i: number) => string, out: Uint32Array): void {
-    if (this.offsets.length < n + 1) {
-      this.offsets = new Uint32Array(n + 1);
-      this.digests = new Uint8Array(n * HASH_BYTES);
-    }
-    let at = 0;
-    for (let i = 0; i < n; i++) {
-      const k = key(i);
-      // UTF-8 needs at most 3 bytes per UTF-16 code unit.
-      if (at + SALT_BYTES + k.length * 3 > this.data.length) {
-        const bigger = Buffer.alloc(Math.max(this.data.length * 2, at + SALT_BYTES + k.length * 3));
-        bigger.set(this.data.subarray(0, at), 0);
-        this.data = bigger;
-      }
-      this.offsets[i] = at;
-      this.data.set(this.salt, at);
-      at += SALT_BYTES;
-      at += this.data.write(k, at, 'utf8');
-    }
-    this.offsets[n] = at;
-    const digests = this.digests;
-    hashLeaves(this.data.subarray(0, at), this.offsets.subarray(0, n + 1), digests);
-    const view = new DataView(digests.buffer, digests.byteOffset, n * HASH_BYTES);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < WORDS; j++) out[i * WORDS + j] = view.getUint32(i * HASH_BYTES + j * 4, true);
-    }
+    super(salt, hashLeaves, 'entity fingerprint');
   }
 
   /** Fingerprints one key into `out` at `at`. */
   fingerprint(key: string, out: Uint32Array, at: number): void {
-    this.fingerprintMany(1, () => key, out.subarray(at, at + WORDS));
+    this.fingerprintMany(1, () => key, out, at);
   }
 }
 

@@ -209,15 +209,29 @@ class PrepareState {
     out: Uint32Array,
   ): void {
     const words = FINGERPRINT_BYTES / 4;
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i]!;
+    const fingerprinterOf = (event: NormalizedEvent): KeyFingerprinter => {
       const fingerprinter = this.fingerprinters.get(event.retention_class);
       if (fingerprinter === undefined) {
         throw new Error(
           `logic error: prepare worker has no salt for retention class ${event.retention_class}`,
         );
       }
-      fingerprinter.fingerprint(idempotencyKey(event.tenant_id, eventIds[i]!), out, i * words);
+      return fingerprinter;
+    };
+    const n = events.length;
+    if (n === 0) return;
+    // Usually one retention class per append: all its keys in one batch through the SIMD lanes.
+    const first = events[0]!.retention_class;
+    let oneClass = true;
+    for (let i = 1; i < n && oneClass; i++) oneClass = events[i]!.retention_class === first;
+    if (oneClass) {
+      const key = (i: number): string => idempotencyKey(events[i]!.tenant_id, eventIds[i]!);
+      fingerprinterOf(events[0]!).fingerprintMany(n, key, out);
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      const event = events[i]!;
+      fingerprinterOf(event).fingerprint(idempotencyKey(event.tenant_id, eventIds[i]!), out, i * words);
     }
   }
 

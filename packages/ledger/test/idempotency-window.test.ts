@@ -182,6 +182,25 @@ describe('IdempotencyWindow', () => {
     expect(w.has('x'.repeat(9_999))).toBe(false);
   });
 
+  it('fingerprints a batch of keys exactly as one key at a time (SIMD lanes or not)', () => {
+    const keyArb = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.string({ unit: 'grapheme', maxLength: 30 }),
+      fc.constantFrom('', 'x'.repeat(70_000)),
+    );
+    fc.assert(
+      fc.property(fc.array(keyArb, { maxLength: 40 }), (keys) => {
+        const f = new KeyFingerprinter(new Uint8Array(16).fill(7));
+        const batch = new Uint32Array(4 * keys.length);
+        f.fingerprintMany(keys.length, (i) => keys[i]!, batch);
+        const one = new Uint32Array(4 * keys.length);
+        for (const [i, k] of keys.entries()) f.fingerprint(k, one, 4 * i);
+        expect(batch).toEqual(one);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('snapshots in slices while keys keep arriving: the entries held at the start, oldest first, less those forgotten', () => {
     fc.assert(
       fc.property(

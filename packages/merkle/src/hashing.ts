@@ -215,6 +215,62 @@ export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
  * ```
  */
 export function hashLeaves(data: Uint8Array, offsets: ArrayLike<number>, out?: Uint8Array): Uint8Array {
+  const { count, target, first } = hashBatch(data, offsets, out, 1);
+  if (count < 0) return target;
+  let start = first;
+  for (let i = 0; i < count; i++) {
+    const end = offsets[i + 1]!;
+    const n = end - start;
+    let h: Uint8Array;
+    if (n > MAX_SCRATCH_LEAF_BYTES) {
+      h = hashLeafUnchecked(data.subarray(start, end));
+    } else {
+      const scratch = leafScratchFor(n);
+      scratch[0] = LEAF_PREFIX;
+      // `set(subarray)` is a memcpy: 11.8 M/s for 500 B vs 2.8 M/s for a byte loop (measured).
+      scratch.set(data.subarray(start, end), 1);
+      // The digest is copied into `target` at once, so the Buffer needs no plain re-wrap.
+      h = sha256Raw(scratch.subarray(0, n + 1));
+    }
+    target.set(h, i * HASH_BYTES);
+    start = end;
+  }
+  return target;
+}
+
+/**
+ * Plain SHA-256 of each message `data[offsets[i] … offsets[i + 1])` (no RFC 9162 prefix), like
+ * {@link hashLeaves}: from 4 messages on through the SIMD lanes, no buffer per hash. For callers
+ * that hash many short keys (the ledger's salted key fingerprints).
+ *
+ * @returns `out` (or a new buffer), `32 · count` bytes used from its start.
+ * @throws {MerkleError} as {@link hashLeaves}.
+ * @example
+ * ```ts
+ * const digests = sha256Many(keys, Uint32Array.of(0, 40, 83)); // two messages → 64 bytes
+ * ```
+ */
+export function sha256Many(data: Uint8Array, offsets: ArrayLike<number>, out?: Uint8Array): Uint8Array {
+  const { count, target, first } = hashBatch(data, offsets, out, 0);
+  if (count < 0) return target;
+  for (let i = 0, start = first; i < count; i++) {
+    const end = offsets[i + 1]!;
+    target.set(sha256Raw(data.subarray(start, end)), i * HASH_BYTES);
+    start = end;
+  }
+  return target;
+}
+
+/**
+ * Checks a batch of `hashLeaves`/`sha256Many` and hashes it through the SIMD lanes when it can
+ * (then `count` is -1: done); else returns what the caller's own loop needs.
+ */
+function hashBatch(
+  data: Uint8Array,
+  offsets: ArrayLike<number>,
+  out: Uint8Array | undefined,
+  prefix: 0 | 1,
+): { count: number; target: Uint8Array; first: number } {
   assertBytes(data, 'data');
   if (offsets === null || typeof offsets !== 'object' || typeof offsets.length !== 'number') {
     throw new MerkleError('INVALID_TYPE', `offsets: expected an array of numbers, got ${typeof offsets}`);
@@ -250,28 +306,10 @@ export function hashLeaves(data: Uint8Array, offsets: ArrayLike<number>, out?: U
       for (let i = 0; i < count; i++) leaves[i] = data.subarray(offsets[i]!, offsets[i + 1]!);
       const hashWords = count * HASH_WORDS;
       simd.ensure(hashWords + SimdHasher.leafScratchWords(longest));
-      simd.hashLeaves(leaves, 0, hashWords);
+      simd.hashMessages(leaves, 0, hashWords, prefix);
       bytesFromWords(simd.words, 0, target, 0, count);
-      return target;
+      return { count: -1, target, first };
     }
   }
-  let start = first;
-  for (let i = 0; i < count; i++) {
-    const end = offsets[i + 1]!;
-    const n = end - start;
-    let h: Uint8Array;
-    if (n > MAX_SCRATCH_LEAF_BYTES) {
-      h = hashLeafUnchecked(data.subarray(start, end));
-    } else {
-      const scratch = leafScratchFor(n);
-      scratch[0] = LEAF_PREFIX;
-      // `set(subarray)` is a memcpy: 11.8 M/s for 500 B vs 2.8 M/s for a byte loop (measured).
-      scratch.set(data.subarray(start, end), 1);
-      // The digest is copied into `target` at once, so the Buffer needs no plain re-wrap.
-      h = sha256Raw(scratch.subarray(0, n + 1));
-    }
-    target.set(h, i * HASH_BYTES);
-    start = end;
-  }
-  return target;
+  return { count, target, first };
 }

@@ -18,6 +18,7 @@ export {
   NODE_PREFIX,
   SHA256_BACKEND,
   type Sha256Backend,
+  sha256Many,
 } from './hashing';
 export { bytesFromWords, HASH_WORDS, hashNodeWords, wordsEqualBytes, wordsFromBytes } from './sha256-node';
 export { SimdHasher } from './sha256-simd';

@@ -663,9 +663,17 @@ export class SimdHasher {
    * ensured the memory).
    */
   hashLeaves(leaves: readonly Uint8Array[], dst: number, scratch: number): void {
+    this.hashMessages(leaves, dst, scratch, 1);
+  }
+
+  /**
+   * Like {@link SimdHasher.hashLeaves}, of `prefix` (0 or 1) zero bytes ‖ message: with 0, the
+   * plain SHA-256 of each message.
+   */
+  hashMessages(leaves: readonly Uint8Array[], dst: number, scratch: number, prefix: 0 | 1): void {
     const waiting = this.waiting;
     for (let i = 0; i < leaves.length; i++) {
-      const blocks = paddedBlocks(leaves[i]!.length);
+      const blocks = paddedBlocks(leaves[i]!.length + prefix - 1);
       let group = waiting.get(blocks);
       if (group === undefined) {
         group = [];
@@ -673,12 +681,12 @@ export class SimdHasher {
       }
       group.push(i);
       if (group.length === 4) {
-        this.group(leaves, group, blocks, dst, scratch);
+        this.group(leaves, group, blocks, dst, scratch, prefix);
         group.length = 0;
       }
     }
     for (const group of waiting.values()) {
-      for (const i of group) this.single(leaves[i]!, dst + HASH_WORDS * i);
+      for (const i of group) this.single(leaves[i]!, dst + HASH_WORDS * i, prefix);
       group.length = 0;
     }
   }
@@ -690,6 +698,7 @@ export class SimdHasher {
     blocks: number,
     dst: number,
     scratch: number,
+    prefix: 0 | 1,
   ): void {
     const b = this.bytes;
     const stride = blocks * 64;
@@ -697,13 +706,13 @@ export class SimdHasher {
     for (let j = 0; j < 4; j++) {
       const leaf = leaves[idx[j]!]!;
       const at = base + j * stride;
-      // FIPS 180-4 §5.1.1 padding of 0x00 ‖ leaf: 0x80, zeros, the bit length as u64 big-endian.
+      // FIPS 180-4 §5.1.1 padding of [0x00 ‖] leaf: 0x80, zeros, the bit length as u64 big-endian.
       b[at] = 0;
-      b.set(leaf, at + 1);
-      const end = at + 1 + leaf.length;
+      b.set(leaf, at + prefix);
+      const end = at + prefix + leaf.length;
       b[end] = 0x80;
       b.fill(0, end + 1, at + stride - 4);
-      const bits = (leaf.length + 1) * 8;
+      const bits = (leaf.length + prefix) * 8;
       b[at + stride - 4] = bits >>> 24;
       b[at + stride - 3] = bits >>> 16;
       b[at + stride - 2] = bits >>> 8;
@@ -718,7 +727,11 @@ export class SimdHasher {
     }
   }
 
-  private single(leaf: Uint8Array, dst: number): void {
+  private single(leaf: Uint8Array, dst: number, prefix: 0 | 1): void {
+    if (prefix === 0) {
+      wordsFromBytes(nodeHash('sha256', leaf, 'buffer') as Buffer, 0, this.words, dst, 1);
+      return;
+    }
     if (this.prefixed.length < leaf.length + 1) this.prefixed = new Uint8Array(leaf.length + 1);
     this.prefixed[0] = 0;
     this.prefixed.set(leaf, 1);

@@ -11,6 +11,7 @@ import {
   MAX_SCRATCH_LEAF_BYTES,
   MerkleError,
   SHA256_BACKEND,
+  sha256Many,
 } from '../src/index';
 import { refLeaf, refNode } from './reference';
 import { LEAF_INPUTS, NODE_HASHES, ROOTS, toHex } from './vectors';
@@ -108,6 +109,36 @@ describe('hashing', () => {
         }
       }),
     );
+  });
+
+  it('sha256Many writes the plain SHA-256 of each message, through the lanes or not', () => {
+    const sha = (m: Uint8Array) => createHash('sha256').update(m).digest('hex');
+    fc.assert(
+      fc.property(
+        // Lengths around the one- and two-block padding limits (55/56, 119/120) and some longer.
+        fc.array(
+          fc.oneof(fc.uint8Array({ minLength: 50, maxLength: 130 }), fc.uint8Array({ maxLength: 400 })),
+          {
+            maxLength: 24,
+          },
+        ),
+        fc.nat(7),
+        (messages, skip) => {
+          const { data, offsets } = offsetsOf([new Uint8Array(skip), ...messages]);
+          const out = sha256Many(data, offsets.slice(1));
+          expect(out.length).toBe(messages.length * HASH_BYTES);
+          for (let i = 0; i < messages.length; i++) {
+            expect(toHex(out.subarray(i * 32, i * 32 + 32))).toBe(sha(messages[i]!));
+          }
+        },
+      ),
+    );
+    // Four messages of the same padded length: the lanes; an empty one among them.
+    const four = [new Uint8Array(0), randomBytes(55), randomBytes(1), randomBytes(40)];
+    const { data, offsets } = offsetsOf(four);
+    const out = sha256Many(data, offsets);
+    for (let i = 0; i < 4; i++) expect(toHex(out.subarray(i * 32, i * 32 + 32))).toBe(sha(four[i]!));
+    expect(() => sha256Many(data, [0, data.length + 1])).toThrow(MerkleError);
   });
 
   it('hashLeaves writes into a caller buffer and honours a non-zero first offset', () => {
