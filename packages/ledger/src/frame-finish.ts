@@ -136,18 +136,70 @@ export interface FrameFinisher {
    * every later job too (the chain cannot skip a frame).
    */
   finish(job: FrameJob): Promise<FinishedFrame>;
+  /**
+   * Hands back the buffer of a frame this finisher returned, once nothing reads it any more (the
+   * segment store wrote it), to finish later frames into.
+   */
+  recycle(frame: Uint8Array): void;
+}
+
+/** Frame buffers a {@link FrameBufferPool} keeps at most. */
+export const FRAME_POOL_BUFFERS = 4;
+
+/**
+ * Buffers to finish frames into, reused once written instead of freed. A new buffer's pages are
+ * zeroed by the kernel at their first touch: on our VMs ~2.5 µs per 4 KiB page, so ~3 ms for a
+ * 4.7 MB frame of the thesis benchmark and ~0.15 ms for a 250 KB frame of 1,000 audit events —
+ * and the thread that frees it pays again to unmap it.
+ */
+export class FrameBufferPool {
+  private readonly free: ArrayBuffer[] = [];
+
+  /** A view of `bytes` bytes at the start of a pooled buffer at least that large, else of a new one. */
+  take(bytes: number): Uint8Array {
+    const free = this.free;
+    for (let i = 0; i < free.length; i++) {
+      const buffer = free[i]!;
+      if (buffer.byteLength >= bytes) {
+        free.splice(i, 1);
+        return new Uint8Array(buffer, 0, bytes);
+      }
+    }
+    // Some room to grow: frames of a steady workload vary a little in size.
+    return new Uint8Array(new ArrayBuffer(bytes + (bytes >> 3)), 0, bytes);
+  }
+
+  /** Keeps `buffer` for a later frame; a full pool lets go of its smallest buffer. */
+  give(buffer: ArrayBuffer): void {
+    if (buffer.byteLength === 0) return; // detached
+    const free = this.free;
+    if (free.length < FRAME_POOL_BUFFERS) {
+      free.push(buffer);
+      return;
+    }
+    let smallest = 0;
+    for (let i = 1; i < free.length; i++) if (free[i]!.byteLength < free[smallest]!.byteLength) smallest = i;
+    if (free[smallest]!.byteLength < buffer.byteLength) free[smallest] = buffer;
+  }
+
+  /** Buffers held now (for tests). */
+  get size(): number {
+    return this.free.length;
+  }
 }
 
 /**
  * Builds the frame of `job` sealed with `sealer`, linked to `prevChain`; `window` holds the leaf
  * hashes of the frames finished before (it gains this one's and forgets what `job.knownBelow`
- * allows). Returns a fresh frame buffer (its own ArrayBuffer, so it can be transferred).
+ * allows). The frame is a view at the start of a buffer of its own (so it can be transferred):
+ * taken from `buffers` when given, else new. Every byte of the view is written.
  */
 export function finishFrame(
   job: FrameJob,
   sealer: FrameSealer,
   prevChain: Uint8Array,
   window: LeafHashWindow,
+  buffers?: FrameBufferPool,
 ): FinishedFrame {
   const plain = job.plain;
   window.forgetBelow(job.knownBelow);
@@ -156,7 +208,8 @@ export function finishFrame(
   const batchRoot = rootFromFlat(hashes);
   const body = job.compress ? compressBody(plain) : plain;
   const nonce = sealer.nextNonce();
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + body.length + GCM_TAG_BYTES);
+  const frameBytes = FRAME_HEADER_BYTES + body.length + GCM_TAG_BYTES;
+  const frame = buffers === undefined ? new Uint8Array(frameBytes) : buffers.take(frameBytes);
   const header = encodeFrameHeader(
     {
       recordEncoding: RECORD_ENCODING_POSITIONAL,
@@ -187,6 +240,7 @@ export class InThreadFinisher implements FrameFinisher {
   private readonly sealer: () => FrameSealer;
   private chain: Uint8Array;
   private readonly window = new LeafHashWindow();
+  private readonly buffers = new FrameBufferPool();
   private failure: Error | undefined;
 
   /** @param sealer - the sealer of the log's current key (asked once per frame: it may rotate). */
@@ -195,10 +249,14 @@ export class InThreadFinisher implements FrameFinisher {
     this.chain = chain;
   }
 
+  recycle(frame: Uint8Array): void {
+    this.buffers.give(frame.buffer as ArrayBuffer);
+  }
+
   finish(job: FrameJob): Promise<FinishedFrame> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     try {
-      const done = finishFrame(job, this.sealer(), this.chain, this.window);
+      const done = finishFrame(job, this.sealer(), this.chain, this.window, this.buffers);
       this.chain = done.chain;
       return Promise.resolve(done);
     } catch (error) {

@@ -781,9 +781,11 @@ export class LogWriter {
           if (heads.leafIndexAt(slots[i]!) === firstLeaf + i) heads.setHash(slots[i]!, flat, i * HASH_BYTES);
         }
         this.hashesKnownBelow = firstLeaf + count;
-        return this.store
-          .append(frame, firstLeaf)
-          .then(() => this.onDurable(batch, firstLeaf, flat, batchIndex, chain, bytes, body.offsets));
+        return this.store.append(frame, firstLeaf).then(() => {
+          // Written: the frame's buffer is the finisher's again.
+          this.finisher.recycle(frame);
+          return this.onDurable(batch, firstLeaf, flat, batchIndex, chain, bytes, body.offsets);
+        });
       })
       .catch((error: unknown) => {
         // Rejecting an already-resolved item is a no-op, so this settles exactly the rest.

@@ -24,7 +24,7 @@ import {
   SubjectKey,
 } from '@sealog/crypto-envelope';
 import { CHAIN_BYTES } from './chain-hash';
-import { type FrameJob, finishFrame, LeafHashWindow } from './frame-finish';
+import { FrameBufferPool, type FrameJob, finishFrame, LeafHashWindow } from './frame-finish';
 import { FINGERPRINT_BYTES, idempotencyKey, KeyFingerprinter } from './key-fingerprint';
 import {
   createSubjectSealing,
@@ -72,7 +72,14 @@ export type PrepareRequest =
       readonly key: Uint8Array;
       readonly keyId: Uint8Array;
     }
-  | { readonly type: 'frame'; readonly id: number; readonly log: number; readonly job: FrameJob };
+  | {
+      readonly type: 'frame';
+      readonly id: number;
+      readonly log: number;
+      readonly job: FrameJob;
+      /** Buffers of frames the main thread has written (transferred): finish frames into them. */
+      readonly recycled: readonly ArrayBuffer[];
+    };
 
 /** The answer to one prepare request. */
 export type PrepareAnswer =
@@ -258,6 +265,8 @@ interface FrameLog {
 /** The worker's frame state: per log, the chain head and the sealer of the current key. */
 class FrameState {
   private readonly logs = new Map<number, FrameLog>();
+  /** Frame buffers back from the main thread, shared by every log. */
+  private readonly buffers = new FrameBufferPool();
 
   startLog(log: number, chain: Uint8Array): void {
     this.logs.set(log, { chain, sealer: undefined, window: new LeafHashWindow(), failed: undefined });
@@ -275,11 +284,12 @@ class FrameState {
   }
 
   finish(request: Extract<PrepareRequest, { type: 'frame' }>): PrepareResponse {
+    for (const buffer of request.recycled) this.buffers.give(buffer);
     const state = this.logOf(request.log);
     if (state.failed !== undefined) throw new Error(`an earlier frame of this log failed: ${state.failed}`);
     if (state.sealer === undefined) throw new Error('logic error: no data key sent for this log');
     try {
-      const done = finishFrame(request.job, state.sealer, state.chain, state.window);
+      const done = finishFrame(request.job, state.sealer, state.chain, state.window, this.buffers);
       state.chain = done.chain;
       const copied = new Uint8Array(CHAIN_BYTES + done.hashes.length);
       copied.set(done.chain, 0);

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { NormalizedEvent } from '@sealog/codec';
 import type { DataKey, SubjectKey } from '@sealog/crypto-envelope';
 import { LedgerError } from './errors';
-import type { FinishedFrame, FrameFinisher, FrameJob } from './frame-finish';
+import { type FinishedFrame, FRAME_POOL_BUFFERS, type FrameFinisher, type FrameJob } from './frame-finish';
 import { IdTable } from './inflight-tables';
 import { FINGERPRINT_BYTES } from './key-fingerprint';
 import type { LedgerKeys } from './ledger-keys';
@@ -224,7 +224,12 @@ export class WorkerPreparer {
     const log = this.nextFrameLog++;
     this.worker.postMessage({ type: 'frame-log', log, chain } satisfies PrepareRequest);
     let sent: DataKey | undefined;
+    // Written frames' buffers, sent back with the next frame request (not a message each).
+    const recycled: ArrayBuffer[] = [];
     return {
+      recycle: (frame: Uint8Array): void => {
+        if (recycled.length < FRAME_POOL_BUFFERS) recycled.push(frame.buffer as ArrayBuffer);
+      },
       finish: (job: FrameJob): Promise<FinishedFrame> => {
         try {
           this.check();
@@ -242,14 +247,16 @@ export class WorkerPreparer {
         }
         const id = this.nextId++;
         // The body's buffer goes over and comes back with the frame: no copy either way.
-        return this.request(id, { type: 'frame', id, log, job }, [job.plain.buffer as ArrayBuffer]).then(
-          (answer) => {
-            if (answer.type !== 'framed') {
-              throw new LedgerError('FAILED', `frame worker: unexpected ${answer.type}`);
-            }
-            return { frame: answer.frame, chain: answer.chain, hashes: answer.hashes, plain: answer.plain };
-          },
-        );
+        const back = recycled.splice(0);
+        return this.request(id, { type: 'frame', id, log, job, recycled: back }, [
+          job.plain.buffer as ArrayBuffer,
+          ...back,
+        ]).then((answer) => {
+          if (answer.type !== 'framed') {
+            throw new LedgerError('FAILED', `frame worker: unexpected ${answer.type}`);
+          }
+          return { frame: answer.frame, chain: answer.chain, hashes: answer.hashes, plain: answer.plain };
+        });
       },
     };
   }
