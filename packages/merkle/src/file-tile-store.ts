@@ -123,8 +123,8 @@ export class FileTileStore implements TileStore {
   #tempCounter: number;
   /**
    * Blocking writes: a temp file created ahead on the libuv pool for the next tile. Creating a
-   * file blocks for ext4's journal while another thread's fdatasync holds it (~0.5 ms a tile under
-   * the ledger's group commit); writing and renaming an open file mostly does not.
+   * file blocks on the filesystem while another thread's fdatasync is in flight (~0.5 ms a tile
+   * under the ledger's group commit); writing and renaming an open file mostly does not.
    */
   #spare: { readonly path: string; readonly fd: number } | undefined;
   #spareOpening = false;
