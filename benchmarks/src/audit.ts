@@ -55,6 +55,8 @@ export interface AuditOptions {
    * that size.
    */
   readonly prefill?: number;
+  /** The ledger's `prepareWorkers` (default: the ledger's default). */
+  readonly prepareWorkers?: 0 | 1 | 2;
 }
 
 /** The paced phase. */
@@ -155,7 +157,12 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
   const pool = makeAuditEvents(options.poolEvents ?? Math.min(events, 50_000));
   const tmp = temporaryDirectory('audit', options.baseDir);
   try {
-    const ledger = await createLedger({ dir: tmp.dir, durability: { mode: 'group' }, onNotice: () => {} });
+    const ledger = await createLedger({
+      dir: tmp.dir,
+      durability: { mode: 'group' },
+      onNotice: () => {},
+      ...(options.prepareWorkers === undefined ? {} : { prepareWorkers: options.prepareWorkers }),
+    });
     // Phase 0, reported apart: the first event of every data subject in the pool. Each creates
     // the subject's key file (temp + fsync + rename + fsync(dir)) inside `append`, which would
     // otherwise dominate the first seconds of phase 1 and hide the steady state.

@@ -9,6 +9,7 @@
  *   log that has run for a while)
  *   (--paced-rate: events/s of the paced phase; default half the saturated rate of this run)
  *   [--cpu-profile FILE.cpuprofile]   (profiles the saturation phase only)
+ *   [--prepare-workers 0|1|2]   (the ledger's worker threads; default the ledger's default)
  */
 import { runAudit } from './audit';
 import {
@@ -19,6 +20,7 @@ import {
   MIB,
   nodeFlags,
   parseArgs,
+  prepareWorkersArg,
   printTable,
   stringArg,
   writeJsonResult,
@@ -34,6 +36,7 @@ const args = parseArgs(process.argv.slice(2), {
   prefill: 'value',
   'cpu-profile': 'value',
   json: 'value',
+  'prepare-workers': 'value',
 });
 const prefill = intArg(args, 'prefill', 0, 0);
 const r = await runAudit({
@@ -45,6 +48,7 @@ const r = await runAudit({
   skipPino: args.has('no-pino'),
   prefill,
   ...(args.has('cpu-profile') ? { cpuProfile: stringArg(args, 'cpu-profile')! } : {}),
+  ...prepareWorkersArg(args),
 });
 const l = r.latency_ms;
 const rows: [string, string][] = [

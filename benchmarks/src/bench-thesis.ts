@@ -5,7 +5,7 @@
  * Usage: node --conditions=@sealog/source --import tsx benchmarks/src/bench-thesis.ts
  *   [--entries N] [--producers P] [--writers W] [--payload mixed|thesis] [--json FILE]
  *   [--writer-batch N] [--producer-batch N] [--queue N] [--no-baseline]
- *   [--prepare-workers 0|1]   (1, default: frames are finished in the ledger's worker thread)
+ *   [--prepare-workers 0|1|2]   (default the ledger's: frames are finished in a worker thread)
  *   [--cpu-profile FILE.cpuprofile]   (profiles the timed ledger section only)
  *   [--scalability [--max-writers N] [--entries-per-producer N] [--out DIR]]
  */
@@ -18,6 +18,7 @@ import {
   MIB,
   nodeFlags,
   parseArgs,
+  prepareWorkersArg,
   printTable,
   stringArg,
   writeJsonResult,
@@ -66,7 +67,7 @@ if (args.has('scalability')) {
     ...(args.has('queue') ? { queueRecords: intArg(args, 'queue', 0) } : {}),
     pool,
     ...(args.has('cpu-profile') ? { cpuProfile: stringArg(args, 'cpu-profile')! } : {}),
-    prepareWorkers: choiceArg(args, 'prepare-workers', ['0', '1'] as const, '1') === '0' ? 0 : 1,
+    ...prepareWorkersArg(args),
   });
   printTable(
     `sealog ledger — ${formatInt(r.entries)} × ${pool.entryBytes} B ${payload} entries, ${r.producers} producer(s), ${r.writers} writer(s), durable (group commit)`,

@@ -164,6 +164,14 @@ export function choiceArg<T extends string>(
   return raw as T;
 }
 
+/** `--prepare-workers 0|1|2` as ledger options: `{}` when absent (the ledger's default). */
+export function prepareWorkersArg(args: ParsedArgs): { prepareWorkers?: 0 | 1 | 2 } {
+  if (!args.has('prepare-workers')) return {};
+  return {
+    prepareWorkers: Number(choiceArg(args, 'prepare-workers', ['0', '1', '2'] as const, '1')) as 0 | 1 | 2,
+  };
+}
+
 /** A string option or `undefined`. */
 export function stringArg(args: ParsedArgs, name: string): string | undefined {
   const raw = args.get(name);

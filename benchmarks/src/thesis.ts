@@ -60,8 +60,8 @@ export interface ThesisOptions {
   readonly baseDir?: string;
   /** Write a CPU profile of the timed section to this file. */
   readonly cpuProfile?: string;
-  /** The ledger's `prepareWorkers` (default 1: frames are finished in its worker thread). */
-  readonly prepareWorkers?: 0 | 1;
+  /** The ledger's `prepareWorkers` (default the ledger's: frames are finished in a worker thread). */
+  readonly prepareWorkers?: 0 | 1 | 2;
 }
 
 /** Result of {@link runThesis} (the `--json` shape plus context). */
@@ -129,7 +129,7 @@ export async function runThesis(options: ThesisOptions): Promise<ThesisResult> {
         : { queueMaxRecords: queueRecords, queueMaxBytes: queueRecords * (pool.entryBytes + 128) }),
       durability: { mode: 'group' },
       compress: true,
-      prepareWorkers: options.prepareWorkers ?? 1,
+      ...(options.prepareWorkers === undefined ? {} : { prepareWorkers: options.prepareWorkers }),
       onNotice: () => {},
     });
     const logs: LogWriter[] = Array.from({ length: writers }, (_, w) => ledger.log(`w${w}`));

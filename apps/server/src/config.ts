@@ -147,7 +147,7 @@ export interface ConfigFile {
     queue_max_bytes?: number;
     segment_bytes?: number;
     checkpoint_interval_ms?: number;
-    prepare_workers?: 0 | 1;
+    prepare_workers?: 0 | 1 | 2;
     idempotency_window?: number;
     read_cache_mb?: number;
   };
@@ -195,7 +195,7 @@ const CONFIG_FILE_SCHEMA = {
         queue_max_bytes: int(1024, 64 * 1024 ** 3),
         segment_bytes: int(4096, 4 * 1024 ** 3),
         checkpoint_interval_ms: int(10, 3_600_000),
-        prepare_workers: { enum: [0, 1] },
+        prepare_workers: { enum: [0, 1, 2] },
         idempotency_window: int(1, 100_000_000),
         read_cache_mb: int(0, 64 * 1024),
       },

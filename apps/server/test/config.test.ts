@@ -49,6 +49,10 @@ describe('config file', () => {
     expect(() => resolveServeConfig({ config: noWindow }, {})).toThrow(
       /\/ledger\/idempotency_window: must be >= 1/,
     );
+    const workers = configFile('f.json', { ledger: { prepare_workers: 3 } });
+    expect(() => resolveServeConfig({ config: workers }, {})).toThrow(
+      /\/ledger\/prepare_workers: must be equal to one of/,
+    );
     const bad = configFile('d.json', '{"port": 1,');
     expect(() => resolveServeConfig({ config: bad }, {})).toThrow(/not valid JSON/);
     expect(() => resolveServeConfig({ config: join(dir, 'missing.json') }, {})).toThrow(/ENOENT/);
@@ -61,20 +65,19 @@ describe('config file', () => {
         { id: 'default', retention_classes: ['default'] },
         { id: 'pci', retention_classes: ['pci-1y', 'pci-7y'] },
       ],
-      ledger: { batch_max_wait_ms: 1, checkpoint_interval_ms: 500 },
+      ledger: { batch_max_wait_ms: 1, checkpoint_interval_ms: 500, prepare_workers: 2 },
       index: { poll_interval_ms: 20 },
     });
-    const server = await startServer(
-      resolveServeConfig(
-        { config: path, port: '0', grpcPort: '0' },
-        { SEALOG_ADMIN_KEY: 'admin-key-0123456789abcdef' },
-      ),
-      {
-        logger: false,
-        onNotice: () => {},
-        processMetrics: false,
-      },
+    const config = resolveServeConfig(
+      { config: path, port: '0', grpcPort: '0' },
+      { SEALOG_ADMIN_KEY: 'admin-key-0123456789abcdef' },
     );
+    expect(config.ledger).toMatchObject({ batchMaxWaitMs: 1, checkpointIntervalMs: 500, prepareWorkers: 2 });
+    const server = await startServer(config, {
+      logger: false,
+      onNotice: () => {},
+      processMetrics: false,
+    });
     try {
       const key = 'admin-key-0123456789abcdef';
       const logs = await call(server.url, 'GET', '/api/v1/logs', { key });

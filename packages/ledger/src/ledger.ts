@@ -43,13 +43,15 @@ export interface LedgerOptions extends LogWriterOptions {
   /** Clock for `received_at` (epoch ms). */
   readonly now?: () => number;
   /**
-   * Worker threads that seal, tokenize and encode records and finish frames, 0 or 1 (default 1).
-   * With 1 the main thread validates, assigns ids, loads subject keys, sequences and hashes leaves;
-   * one worker prepares each append's record bodies (bench:audit, 2 cores: ~29k → ~42k events/s
-   * durable, medians of 9) and compresses, encrypts and chains every log's frames. With 0
-   * everything runs on the main thread (use it when the process has one core to itself).
+   * Worker threads that seal, tokenize and encode records and finish frames, 0, 1 or 2 (default 1).
+   * With 1 the main thread validates, assigns ids, loads subject keys and sequences; one worker
+   * prepares each append's record bodies (bench:audit, 2 cores: ~29k → ~42k events/s durable,
+   * medians of 9) and hashes, compresses, encrypts and chains every log's frames. With 2 a second
+   * worker finishes the frames, so neither job waits behind the other (paced tail latency: see
+   * the README; one more thread and ~30–100 MiB more RSS). With 0 everything runs on the main
+   * thread (use it when the process has one core to itself).
    */
-  readonly prepareWorkers?: 0 | 1;
+  readonly prepareWorkers?: 0 | 1 | 2;
 }
 
 /** Options of {@link Ledger.append}. */
@@ -81,8 +83,8 @@ const LOG_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   const configs = options.logs ?? [{ id: 'default' }];
   const prepareWorkers = options.prepareWorkers ?? 1;
-  if (prepareWorkers !== 0 && prepareWorkers !== 1) {
-    throw new LedgerError('BAD_ARGUMENT', `prepareWorkers must be 0 or 1, got ${String(prepareWorkers)}`);
+  if (prepareWorkers !== 0 && prepareWorkers !== 1 && prepareWorkers !== 2) {
+    throw new LedgerError('BAD_ARGUMENT', `prepareWorkers must be 0, 1 or 2, got ${String(prepareWorkers)}`);
   }
   const windowSize = options.idempotencyWindow;
   if (
@@ -126,9 +128,11 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   }
   const writers = new Map<string, LogWriter>();
   let worker: WorkerPreparer | undefined;
+  let frameWorker: WorkerPreparer | undefined;
   try {
     // First: the log writers finish their frames in it.
-    if (prepareWorkers === 1) worker = await WorkerPreparer.start(keys);
+    if (prepareWorkers >= 1) worker = await WorkerPreparer.start(keys);
+    frameWorker = prepareWorkers === 2 ? await WorkerPreparer.start(keys) : worker;
     for (const c of configs) {
       const origin = c.origin ?? `sealog/${c.id}`;
       const signer = await keys.signer(c.id, origin);
@@ -141,7 +145,7 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
           signer,
           keyring: keys.keyring,
           options,
-          ...(worker === undefined ? {} : { worker }),
+          ...(frameWorker === undefined ? {} : { worker: frameWorker }),
         }),
       );
     }
@@ -152,11 +156,20 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   } catch (error) {
     for (const w of writers.values()) await w.close().catch(() => {});
     await worker?.close().catch(() => {});
+    if (frameWorker !== worker) await frameWorker?.close().catch(() => {});
     await keys.close().catch(() => {});
     unlock();
     throw error;
   }
-  return new Ledger(options, keys, writers, routes, worker, unlock);
+  return new Ledger(
+    options,
+    keys,
+    writers,
+    routes,
+    worker,
+    unlock,
+    frameWorker === worker ? undefined : frameWorker,
+  );
 }
 
 /** See {@link createLedger}. */
@@ -168,6 +181,8 @@ export class Ledger {
   private readonly routes: Map<string, string>;
   private readonly preparer: RecordPreparer;
   private readonly worker: WorkerPreparer | undefined;
+  /** With `prepareWorkers: 2`: the worker that finishes frames (else `worker` does). */
+  private readonly frameWorker: WorkerPreparer | undefined;
   private readonly personal: PersonalReader;
   private readonly unlock: () => void;
   private readonly now: () => number;
@@ -181,6 +196,7 @@ export class Ledger {
     routes: Map<string, string>,
     worker?: WorkerPreparer,
     unlock: () => void = () => {},
+    frameWorker?: WorkerPreparer,
   ) {
     this.unlock = unlock;
     this.dir = options.dir;
@@ -189,6 +205,7 @@ export class Ledger {
     this.routes = routes;
     this.preparer = new RecordPreparer(keys);
     this.worker = worker;
+    this.frameWorker = frameWorker;
     this.personal = new PersonalReader(keys);
     this.now = options.now ?? Date.now;
   }
@@ -465,6 +482,7 @@ export class Ledger {
         for (const w of this.writers.values()) await w.close();
       } finally {
         await this.worker?.close();
+        await this.frameWorker?.close();
       }
       await this.keys.close();
     } finally {

@@ -37,6 +37,13 @@ function workerOf(ledger: Ledger): Worker {
   return (preparer as unknown as { worker: Worker }).worker;
 }
 
+/** The ledger's frame worker with `prepareWorkers: 2` (internal state). */
+function frameWorkerOf(ledger: Ledger): Worker {
+  const preparer = (ledger as unknown as { frameWorker: WorkerPreparer | undefined }).frameWorker;
+  if (preparer === undefined) throw new Error('ledger has no frame worker');
+  return (preparer as unknown as { worker: Worker }).worker;
+}
+
 /** Runs `body` with a started prepare worker over fresh keys, then closes both. */
 async function withWorker(body: (worker: WorkerPreparer) => Promise<void>): Promise<void> {
   const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
@@ -258,5 +265,40 @@ describe('prepare worker', () => {
     await ledger.close();
     await exited;
     expect(workerOf(ledger).threadId).toBe(-1);
+  });
+
+  it('with prepareWorkers 2 finishes frames in a second worker, and stops both at close', async () => {
+    const dir = tempDir();
+    const ledger = await createLedger({ dir, ...FAST, prepareWorkers: 2, onNotice: () => {} });
+    const prepare = workerOf(ledger);
+    const frames = frameWorkerOf(ledger);
+    expect(frames.threadId).not.toBe(prepare.threadId);
+    const events = Array.from({ length: 300 }, (_, i) =>
+      auditEvent(i, { resource: { type: 'doc', id: `d${i % 7}` } }),
+    );
+    const results = (
+      await Promise.all([ledger.append(events.slice(0, 150)), ledger.append(events.slice(150))])
+    ).flat();
+    expect(results.map((r) => r.status)).toEqual(new Array(300).fill('stored'));
+    const exits = [prepare, frames].map((w) => new Promise<number>((resolve) => w.once('exit', resolve)));
+    await ledger.close();
+    await Promise.all(exits);
+    // Reopened (the tree must match the signed checkpoint), every record reads back, linked.
+    const again = await createLedger({ dir, ...FAST, prepareWorkers: 0, onNotice: () => {} });
+    for (const r of results) {
+      const { record } = await again.read(r.log_id, r.leaf_index!);
+      expect(record.event_id).toBe(r.event_id);
+    }
+    const last = await again.read(results[299]!.log_id, results[299]!.leaf_index!);
+    expect(last.record.prev?.leafIndex).toBe(results[292]!.leaf_index);
+    await again.close();
+  });
+
+  it('fails later appends with FAILED when the frame worker dies', async () => {
+    const ledger = await createLedger({ dir: tempDir(), ...FAST, prepareWorkers: 2, onNotice: () => {} });
+    await ledger.append([auditEvent(0)]);
+    await frameWorkerOf(ledger).terminate();
+    await expect(ledger.append([auditEvent(1)])).rejects.toMatchObject({ code: 'FAILED' });
+    await ledger.close().catch(() => {});
   });
 });
