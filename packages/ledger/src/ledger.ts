@@ -130,7 +130,7 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   let worker: WorkerPreparer | undefined;
   let frameWorker: WorkerPreparer | undefined;
   try {
-    // First: the log writers finish their frames in it.
+    // First: the log writers finish their frames in a worker (the second one with 2).
     if (prepareWorkers >= 1) worker = await WorkerPreparer.start(keys);
     frameWorker = prepareWorkers === 2 ? await WorkerPreparer.start(keys) : worker;
     for (const c of configs) {
@@ -481,8 +481,11 @@ export class Ledger {
       try {
         for (const w of this.writers.values()) await w.close();
       } finally {
-        await this.worker?.close();
-        await this.frameWorker?.close();
+        try {
+          await this.worker?.close();
+        } finally {
+          await this.frameWorker?.close();
+        }
       }
       await this.keys.close();
     } finally {
