@@ -132,7 +132,7 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   try {
     // First: the log writers finish their frames in a worker (the second one with 2).
     if (prepareWorkers >= 1) worker = await WorkerPreparer.start(keys);
-    frameWorker = prepareWorkers === 2 ? await WorkerPreparer.start(keys) : worker;
+    frameWorker = prepareWorkers === 2 ? await WorkerPreparer.start(keys, 'frames') : worker;
     for (const c of configs) {
       const origin = c.origin ?? `sealog/${c.id}`;
       const signer = await keys.signer(c.id, origin);

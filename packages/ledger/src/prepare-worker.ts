@@ -7,7 +7,8 @@
  *   AES-256-GCM under the log's current data key, chain hash) and returns it transferred. The worker owns those keys' nonce
  *   sequences: the main thread never seals with a key it sent here.
  * It holds subject keys, data keys and the blind-index root only in memory, as the main thread
- * sent them.
+ * sent them; a worker started for frames only (the second of `prepareWorkers: 2`) gets neither
+ * the blind-index root nor subject keys, and refuses prepare requests.
  *
  * Not here: validation, ids, receive times, loading or creating subject keys, ordering across logs
  * (the main thread does all of these). The buffers it posts are transferred: the main thread owns
@@ -124,8 +125,11 @@ export type PrepareResponse =
 
 /** Start data of the worker. */
 export interface PrepareWorkerData {
-  /** Copy of the blind-index root key (tenant keys are derived from it here). */
-  readonly blindRoot: Uint8Array;
+  /**
+   * Copy of the blind-index root key (tenant keys are derived from it here); absent for a worker
+   * that only finishes frames (it then refuses prepare requests).
+   */
+  readonly blindRoot: Uint8Array | undefined;
 }
 
 /** The worker's state: sealing per known subject, blind-index key per tenant. */
@@ -317,15 +321,16 @@ class FrameState {
 
 if (!isMainThread && parentPort !== null) {
   const port = parentPort;
-  const state = new PrepareState((workerData as PrepareWorkerData).blindRoot);
+  const blindRoot = (workerData as PrepareWorkerData).blindRoot;
+  const state = blindRoot === undefined ? undefined : new PrepareState(blindRoot);
   const frames = new FrameState();
   port.on('message', (request: PrepareRequest) => {
     if (request.type === 'forget') {
-      state.forget(request.subjectId);
+      state?.forget(request.subjectId);
       return;
     }
     if (request.type === 'salts') {
-      state.useSalts(request.salts);
+      state?.useSalts(request.salts);
       return;
     }
     if (request.type === 'frame-log') {
@@ -338,7 +343,10 @@ if (!isMainThread && parentPort !== null) {
     }
     let response: PrepareResponse;
     try {
-      response = request.type === 'frame' ? frames.finish(request) : state.prepare(request);
+      if (request.type === 'frame') response = frames.finish(request);
+      else if (state === undefined)
+        throw new Error('this worker only finishes frames (it holds no sealing keys)');
+      else response = state.prepare(request);
     } catch (error) {
       port.postMessage({
         type: 'failed',

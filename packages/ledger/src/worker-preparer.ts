@@ -38,7 +38,7 @@ interface Pending {
  * Starts the prepare worker. From TypeScript source (tests, `--import tsx`) the worker file is
  * .ts: it is loaded through tsx with the `@sealog/source` condition; from `dist` it is plain JS.
  */
-function startWorker(blindRoot: Uint8Array): Worker {
+function startWorker(blindRoot: Uint8Array | undefined): Worker {
   const workerData: PrepareWorkerData = { blindRoot };
   if (!import.meta.url.endsWith('.ts')) {
     return new Worker(new URL('./prepare-worker.js', import.meta.url), { workerData });
@@ -51,9 +51,18 @@ function startWorker(blindRoot: Uint8Array): Worker {
   return new Worker(bootstrap, { eval: true, workerData, execArgv: ['--conditions=@sealog/source'] });
 }
 
+/**
+ * What a worker is for: preparing appends and finishing frames (the one worker of
+ * `prepareWorkers: 1`, the first of 2), or finishing frames only (the second of 2). A frames-only
+ * worker never receives the blind-index root nor subject keys: a thread holds only the keys its job
+ * needs.
+ */
+export type WorkerRole = 'prepare-and-frames' | 'frames';
+
 /** See module doc. */
 export class WorkerPreparer {
   private readonly keys: LedgerKeys;
+  private readonly role: WorkerRole;
   private readonly worker: Worker;
   /** Subjects whose keys the worker holds, oldest first (the worker mirrors this exactly). */
   private readonly known = new Set<string>();
@@ -68,11 +77,13 @@ export class WorkerPreparer {
 
   private readonly ready: Promise<void>;
 
-  private constructor(keys: LedgerKeys) {
+  private constructor(keys: LedgerKeys, role: WorkerRole) {
     this.keys = keys;
-    const blindRoot = keys.exportBlindRoot();
+    this.role = role;
+    // A worker that only finishes frames never seals personal fields: it gets no blind-index root.
+    const blindRoot = role === 'prepare-and-frames' ? keys.exportBlindRoot() : undefined;
     this.worker = startWorker(blindRoot);
-    blindRoot.fill(0);
+    blindRoot?.fill(0);
     let onReady!: () => void;
     this.ready = new Promise<void>((resolve) => {
       onReady = resolve;
@@ -89,10 +100,11 @@ export class WorkerPreparer {
 
   /**
    * Starts the worker and waits until it listens, so that a worker that cannot start fails here.
+   * @param role - see {@link WorkerRole}; a `'frames'` worker rejects {@link WorkerPreparer.prepare}.
    * @throws {LedgerError} `FAILED` when the worker does not start.
    */
-  static async start(keys: LedgerKeys): Promise<WorkerPreparer> {
-    const preparer = new WorkerPreparer(keys);
+  static async start(keys: LedgerKeys, role: WorkerRole = 'prepare-and-frames'): Promise<WorkerPreparer> {
+    const preparer = new WorkerPreparer(keys, role);
     const failed = new Promise<never>((_, reject) => {
       preparer.onFailure = reject;
     });
@@ -130,6 +142,12 @@ export class WorkerPreparer {
     receivedAt: number,
   ): Promise<{ bodies: Uint8Array[]; fingerprints: Uint32Array | undefined }> {
     this.check();
+    if (this.role === 'frames') {
+      throw new LedgerError(
+        'FAILED',
+        'logic error: this worker only finishes frames (it holds no sealing keys)',
+      );
+    }
     // Load keys of subjects new to the worker. Repeat: a concurrent append may have evicted one of
     // ours from `known` while we waited for the key store.
     const loaded = new Map<string, SubjectKey>();

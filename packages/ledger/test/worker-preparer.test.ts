@@ -294,6 +294,64 @@ describe('prepare worker', () => {
     await again.close();
   });
 
+  it('gives a frames-only worker no sealing keys: it refuses to prepare records', async () => {
+    const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
+    const events = normalize([auditEvent(0)]);
+    const event = events[0]!;
+    const storeId = keys.subjectStoreId(event.tenant_id, event.actor.id);
+    /** Posts a prepare request (with the subject's key) straight to the worker, past the guard. */
+    const rawPrepare = async (preparer: WorkerPreparer): Promise<{ type: string; message?: string }> => {
+      const key = (await keys.subjects.getOrCreateMany([storeId])).get(storeId)!;
+      const worker = (preparer as unknown as { worker: Worker }).worker;
+      const answer = new Promise<{ type: string; message?: string }>((resolve) => {
+        const onMessage = (m: { type: string; id?: number; message?: string }) => {
+          if (m.id !== 1_000_000) return;
+          worker.off('message', onMessage);
+          resolve(m);
+        };
+        worker.on('message', onMessage);
+      });
+      worker.ref();
+      const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
+      worker.postMessage({
+        type: 'prepare',
+        id: 1_000_000,
+        events,
+        eventIds: ['01900000-0000-7000-8000-000000000001'],
+        receivedAt: 1_795_428_123_456,
+        keys: [
+          {
+            subjectId,
+            tenantId: event.tenant_id,
+            actorId: event.actor.id,
+            key: key.exportBytes(),
+            keyTag: key.keyTag,
+          },
+        ],
+        drop: [],
+      });
+      return answer;
+    };
+    const both = await WorkerPreparer.start(keys);
+    const frames = await WorkerPreparer.start(keys, 'frames');
+    try {
+      // The same request: prepared by the full worker, refused by the frames-only one.
+      expect((await rawPrepare(both)).type).toBe('prepared');
+      const refused = await rawPrepare(frames);
+      expect(refused.type).toBe('failed');
+      expect(refused.message).toMatch(/only finishes frames/);
+      await expect(frames.prepare(events, ['01900000-0000-7000-8000-000000000002'], 1)).rejects.toMatchObject(
+        {
+          code: 'FAILED',
+        },
+      );
+    } finally {
+      await both.close();
+      await frames.close();
+      await keys.close();
+    }
+  });
+
   it('fails later appends with FAILED when the frame worker dies', async () => {
     const ledger = await createLedger({ dir: tempDir(), ...FAST, prepareWorkers: 2, onNotice: () => {} });
     await ledger.append([auditEvent(0)]);
