@@ -36,6 +36,15 @@ describe('config file', () => {
     expect(flagWins).toMatchObject({ port: 8300, dataDir: '/tmp/x' });
   });
 
+  it('runs the ledger with small frames and a frame worker of its own unless configured', () => {
+    expect(resolveServeConfig({}, {}).ledger).toMatchObject({ batchMaxRecords: 64, prepareWorkers: 2 });
+    const one = configFile('g.json', { ledger: { prepare_workers: 1, batch_max_records: 2048 } });
+    expect(resolveServeConfig({ config: one }, {}).ledger).toMatchObject({
+      batchMaxRecords: 2048,
+      prepareWorkers: 1,
+    });
+  });
+
   it('refuses unknown settings, wrong types and bad JSON, naming the file and the path', () => {
     const unknown = configFile('b.json', { ledger: { batch_max_record: 10 } });
     expect(() => resolveServeConfig({ config: unknown }, {})).toThrow(
