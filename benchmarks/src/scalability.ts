@@ -4,8 +4,9 @@
  * once per payload kind. Writes `scalability.json` and a hand-written `scalability.svg`
  * (entries/s against writers, one line per payload).
  *
- * All writers share one Node.js thread (the event loop); only file writes, fdatasync and the
- * libuv pool run elsewhere, so on our 2-core machine this measures contention, not parallelism.
+ * All writers sequence on one Node.js thread (the event loop) and finish their frames (leaf
+ * hashes, snappy, AES-256-GCM, chain hash) in the ledger's one worker; file writes and fdatasync
+ * run on the libuv pool. So on our 2-core machine more writers add contention, not cores.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { decodeFrameHeader, decompressBody, FRAME_HEADER_BYTES } from '@sealog/codec';
 import { createFrameSealer, DataKey, openFrame } from '@sealog/crypto-envelope';
+import { HASH_BYTES, hashLeaf } from '@sealog/merkle';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GENESIS_CHAIN } from '../src/chain-hash';
 import {
@@ -8,6 +10,7 @@ import {
   FrameBufferPool,
   type FrameJob,
   finishFrame,
+  hashFrameLeaves,
   InThreadFinisher,
   LeafHashWindow,
 } from '../src/frame-finish';
@@ -41,6 +44,68 @@ function job(count: number, batchIndex = 0, firstLeafIndex = 0): FrameJob {
     compress: true,
   };
 }
+
+describe('hashFrameLeaves', () => {
+  it('equals hashing each leaf after patching in the hashes it links to, and leaves the body as patched', () => {
+    const leafArb = fc.record({
+      bytes: fc.uint8Array({ minLength: 33, maxLength: 700 }),
+      // A link to an earlier leaf of this frame (index back from this one) or of the frame before.
+      link: fc.option(fc.record({ back: fc.integer({ min: 1, max: 12 }), at: fc.nat() }), { freq: 2 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(leafArb, { minLength: 1, maxLength: 40 }),
+        fc.constantFrom(0, 4, 40),
+        (leaves, header) => {
+          const first = 100;
+          // The frame before: 12 leaves whose hashes only the window knows.
+          const before = Array.from({ length: 12 }, (_, i) => hashLeaf(Uint8Array.of(i)));
+          const window = new LeafHashWindow();
+          window.add(first - 12, Buffer.concat(before));
+          const offsets = new Uint32Array(leaves.length + 1);
+          offsets[0] = header;
+          for (let i = 0; i < leaves.length; i++) offsets[i + 1] = offsets[i]! + leaves[i]!.bytes.length;
+          const plain = new Uint8Array(offsets[leaves.length]!).fill(0xee, 0, header);
+          const patches: number[] = [];
+          for (let i = 0; i < leaves.length; i++) {
+            plain.set(leaves[i]!.bytes, offsets[i]!);
+            const link = leaves[i]!.link;
+            if (link === null) continue;
+            const at = offsets[i]! + (link.at % (leaves[i]!.bytes.length - HASH_BYTES + 1));
+            patches.push(at, first + i - link.back);
+          }
+          // Reference: leaf by leaf, patch then hash.
+          const expected = plain.slice();
+          const want: Uint8Array[] = [];
+          for (let i = 0, p = 0; i < leaves.length; i++) {
+            for (; p < patches.length && patches[p]! < offsets[i + 1]!; p += 2) {
+              const target = patches[p + 1]! - first;
+              expected.set(target >= 0 ? want[target]! : before[target + 12]!, patches[p]!);
+            }
+            want.push(hashLeaf(expected.subarray(offsets[i]!, offsets[i + 1]!)));
+          }
+          const job: FrameJob = {
+            logId: new Uint8Array(16),
+            batchIndex: 1,
+            firstLeafIndex: first,
+            recordCount: leaves.length,
+            minOccurredAt: 0,
+            maxOccurredAt: 0,
+            plain,
+            offsets,
+            patches: Float64Array.from(patches),
+            knownBelow: first - 12,
+            compress: false,
+          };
+          const hashes = hashFrameLeaves(job, window);
+          expect(Buffer.from(hashes).equals(Buffer.concat(want))).toBe(true);
+          expect(Buffer.from(plain).equals(Buffer.from(expected))).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe('FrameBufferPool', () => {
   it('hands back a given buffer large enough, else a new one, and keeps at most a few', () => {
