@@ -8,7 +8,7 @@ export {
   MAX_BATCH_BODY_BYTES,
   MAX_BATCH_RECORDS,
 } from './batch-body';
-export { compressBody, decompressBody, snappyUncompressedLength } from './compression';
+export { BodyCompressor, compressBody, decompressBody, snappyUncompressedLength } from './compression';
 export { CodecError, type CodecErrorCode, type CodecErrorOptions } from './errors';
 export {
   ACTOR_TYPES,

@@ -10,7 +10,7 @@
  * index) are decided before (log-writer.ts); the segment append after.
  */
 import {
-  compressBody,
+  BodyCompressor,
   encodeFrameHeader,
   FRAME_HEADER_BYTES,
   GCM_TAG_BYTES,
@@ -19,6 +19,9 @@ import {
 import type { FrameSealer } from '@sealog/crypto-envelope';
 import { HASH_BYTES, hashLeaves, rootFromFlat } from '@sealog/merkle';
 import { nextChainHash } from './chain-hash';
+
+/** This thread's snappy output buffer, reused frame after frame (frames are finished one at a time). */
+const compressor = new BodyCompressor();
 
 /** What the sequencer decided about a frame; the finisher adds the rest. */
 export interface FrameJob {
@@ -206,7 +209,8 @@ export function finishFrame(
   const hashes = hashFrameLeaves(job, window);
   window.add(job.firstLeafIndex, hashes);
   const batchRoot = rootFromFlat(hashes);
-  const body = job.compress ? compressBody(plain) : plain;
+  // A view of this thread's compressor buffer: sealed into the frame below, before any other call.
+  const body = job.compress ? compressor.compress(plain) : plain;
   const nonce = sealer.nextNonce();
   const frameBytes = FRAME_HEADER_BYTES + body.length + GCM_TAG_BYTES;
   const frame = buffers === undefined ? new Uint8Array(frameBytes) : buffers.take(frameBytes);
