@@ -9,6 +9,7 @@
  * strictly one after another, in batch order, by one finisher. Numbering and entity links (by leaf
  * index) are decided before (log-writer.ts); the segment append after.
  */
+import { hash as nodeHash } from 'node:crypto';
 import {
   BodyCompressor,
   encodeFrameHeader,
@@ -17,8 +18,11 @@ import {
   RECORD_ENCODING_POSITIONAL,
 } from '@sealog/codec';
 import type { FrameSealer } from '@sealog/crypto-envelope';
-import { HASH_BYTES, hashLeaves, rootFromFlat } from '@sealog/merkle';
+import { HASH_BYTES, hashLeaves, LEAF_PREFIX, rootFromFlat } from '@sealog/merkle';
 import { nextChainHash } from './chain-hash';
+
+/** Runs of at least this many leaves are hashed by `hashLeaves` (its SIMD lanes take groups of 4). */
+const MIN_BATCH_RUN = 4;
 
 /** This thread's snappy output buffer, reused frame after frame (frames are finished one at a time). */
 const compressor = new BodyCompressor();
@@ -105,7 +109,7 @@ export function hashFrameLeaves(job: FrameJob, window: LeafHashWindow): Uint8Arr
     let holder = done;
     while (holder < count && offsets[holder + 1]! <= at) holder++;
     if (holder > done) {
-      hashLeaves(plain, offsets.subarray(done, holder + 1), hashes.subarray(done * HASH_BYTES));
+      hashRun(plain, offsets, done, holder, hashes);
       done = holder;
     }
     const i = leafIndex - first;
@@ -115,8 +119,40 @@ export function hashFrameLeaves(job: FrameJob, window: LeafHashWindow): Uint8Arr
       throw new Error(`logic error: frame ${job.batchIndex}: no leaf hash for linked leaf ${leafIndex}`);
     }
   }
-  if (done < count) hashLeaves(plain, offsets.subarray(done), hashes.subarray(done * HASH_BYTES));
+  if (done < count) hashRun(plain, offsets, done, count, hashes);
   return hashes;
+}
+
+/**
+ * Leaf hashes of leaves `from … to - 1` into `hashes`. Runs of at least {@link MIN_BATCH_RUN}
+ * leaves go to `hashLeaves` (SIMD lanes for short leaves); shorter ones — what entity links to
+ * records of the same frame split a frame into, down to one leaf per run when every record links
+ * to one shortly before it — are hashed in place: the byte before the leaf (the previous leaf's
+ * last or the offset table's, never part of this leaf) holds the RFC 9162 prefix 0x00 for the
+ * call, so the leaf is not first copied into a scratch buffer. Like the patches, this writes only
+ * into the job's own body, and puts the byte back.
+ */
+function hashRun(
+  plain: Uint8Array,
+  offsets: Uint32Array,
+  from: number,
+  to: number,
+  hashes: Uint8Array,
+): void {
+  if (to - from >= MIN_BATCH_RUN || offsets[from]! === 0) {
+    hashLeaves(plain, offsets.subarray(from, to + 1), hashes.subarray(from * HASH_BYTES));
+    return;
+  }
+  for (let i = from; i < to; i++) {
+    const start = offsets[i]!;
+    const saved = plain[start - 1]!;
+    plain[start - 1] = LEAF_PREFIX;
+    try {
+      hashes.set(nodeHash('sha256', plain.subarray(start - 1, offsets[i + 1]!), 'buffer'), i * HASH_BYTES);
+    } finally {
+      plain[start - 1] = saved;
+    }
+  }
 }
 
 /** A finished frame and the chain hash after it. */
