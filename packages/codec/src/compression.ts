@@ -80,8 +80,9 @@ export class BodyCompressor {
    * ```
    */
   compress(plain: Uint8Array): Uint8Array {
-    if (plain.length < BLOCKWISE_FROM_BYTES) return compressBody(plain);
-    if (plain.length > MAX_BATCH_BODY_BYTES) return compressBody(plain); // throws LIMIT_EXCEEDED
+    // Small bodies in one call; oversized ones get compressBody's LIMIT_EXCEEDED.
+    if (plain.length < BLOCKWISE_FROM_BYTES || plain.length > MAX_BATCH_BODY_BYTES)
+      return compressBody(plain);
     // snappy's bound on its output: 32 + n + n/6, plus the preamble.
     const bound = MAX_VARINT_BYTES + 32 + plain.length + Math.ceil(plain.length / 6);
     if (this.out.length < bound) this.out = new Uint8Array(bound + (bound >> 3));
