@@ -74,11 +74,35 @@ export class FieldSealer {
    * ```
    */
   seal(plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+    const out = Buffer.allocUnsafe(plaintext.byteLength + SEALED_FIELD_OVERHEAD_BYTES);
+    this.sealInto(plaintext, aad, out, 0);
+    return out;
+  }
+
+  /**
+   * Like {@link FieldSealer.seal}, but writes the `plaintext.length + 33` sealed bytes into `out`
+   * at `offset` (e.g. into the place reserved for them in an encoded record) instead of a fresh
+   * buffer. `plaintext` and `aad` must not overlap that place.
+   *
+   * @throws {CryptoEnvelopeError} as {@link FieldSealer.seal}; also `INVALID_ARGUMENT` when `out` has
+   *   no room at `offset` (nothing is written then).
+   */
+  sealInto(plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, offset: number): void {
     const length = plaintext.byteLength;
     if (length > MAX_FIELD_PLAINTEXT_BYTES) {
       throw new CryptoEnvelopeError(
         'INVALID_ARGUMENT',
         `field sealer: plaintext of ${length} bytes exceeds ${MAX_FIELD_PLAINTEXT_BYTES}`,
+      );
+    }
+    if (
+      !Number.isSafeInteger(offset) ||
+      offset < 0 ||
+      offset + length + SEALED_FIELD_OVERHEAD_BYTES > out.byteLength
+    ) {
+      throw new CryptoEnvelopeError(
+        'INVALID_ARGUMENT',
+        `field sealer: ${length + SEALED_FIELD_OVERHEAD_BYTES} sealed bytes do not fit at offset ${offset} of a ${out.byteLength}-byte buffer`,
       );
     }
     if (this.#sealed >= MAX_FIELD_SEALS_PER_KEY) {
@@ -88,22 +112,20 @@ export class FieldSealer {
       );
     }
     this.#sealed++;
-    const out = Buffer.allocUnsafe(length + SEALED_FIELD_OVERHEAD_BYTES);
-    out.set(this.#header, 0);
-    fillRandom(out, HEADER_BYTES, NONCE_BYTES);
+    out.set(this.#header, offset);
+    fillRandom(out, offset + HEADER_BYTES, NONCE_BYTES);
     const cipher = createCipheriv(
       'aes-256-gcm',
       this.#key.keyObject,
-      out.subarray(HEADER_BYTES, CIPHERTEXT_OFFSET),
+      out.subarray(offset + HEADER_BYTES, offset + CIPHERTEXT_OFFSET),
       GCM_OPTIONS,
     );
     // GCM concatenates successive AAD updates, so header and caller AAD need no joined copy.
     cipher.setAAD(this.#header);
     if (aad.byteLength > 0) cipher.setAAD(aad);
-    out.set(cipher.update(plaintext), CIPHERTEXT_OFFSET);
+    out.set(cipher.update(plaintext), offset + CIPHERTEXT_OFFSET);
     cipher.final();
-    out.set(cipher.getAuthTag(), CIPHERTEXT_OFFSET + length);
-    return out;
+    out.set(cipher.getAuthTag(), offset + CIPHERTEXT_OFFSET + length);
   }
 
   /**

@@ -35,6 +35,35 @@ describe('field-sealer', () => {
     );
   });
 
+  it('sealInto writes the sealed bytes in place, leaving the bytes around them untouched', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.uint8Array({ maxLength: 64 }),
+        fc.nat({ max: 40 }),
+        fc.nat({ max: 40 }),
+        (plaintext, aad, before, after) => {
+          const size = before + plaintext.byteLength + SEALED_FIELD_OVERHEAD_BYTES + after;
+          const out = new Uint8Array(size).fill(0xa5);
+          sealer.sealInto(plaintext, aad, out, before);
+          const sealed = out.subarray(before, size - after);
+          expect(toHex(sealer.open(sealed, aad))).toBe(toHex(plaintext));
+          expect(out.subarray(0, before).every((b) => b === 0xa5)).toBe(true);
+          expect(out.subarray(size - after).every((b) => b === 0xa5)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    const out = new Uint8Array(SEALED_FIELD_OVERHEAD_BYTES + 2).fill(9);
+    expect(codeOf(() => sealer.sealInto(new Uint8Array(3), new Uint8Array(0), out, 0))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(codeOf(() => sealer.sealInto(new Uint8Array(1), new Uint8Array(0), out, 2))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(out.every((b) => b === 9)).toBe(true);
+  });
+
   it('writes version 1, the key tag, a 12-byte nonce, ciphertext and tag, with header ‖ AAD authenticated', () => {
     const aad = new Uint8Array([7, 7]);
     const sealed = sealer.seal(new Uint8Array([1, 2, 3]), aad);

@@ -67,10 +67,7 @@ export class SaltedBatchHasher {
 
   /** Fingerprints `key(0) … key(n - 1)` into `out`, four words each from word `at`. */
   fingerprintMany(n: number, key: (i: number) => string, out: Uint32Array, at = 0): void {
-    if (this.offsets.length < n + 1) {
-      this.offsets = new Uint32Array(n + 1);
-      this.digests = new Uint8Array(n * HASH_BYTES);
-    }
+    this.ensureKeys(n);
     let end = 0;
     for (let i = 0; i < n; i++) {
       const k = key(i);
@@ -86,6 +83,52 @@ export class SaltedBatchHasher {
       end += this.data.write(k, end, 'utf8');
     }
     this.offsets[n] = end;
+    this.hashInto(n, end, out, at);
+  }
+
+  /**
+   * Like {@link SaltedBatchHasher.fingerprintMany} for keys given as UTF-8 bytes: key `i` is
+   * `src[offsets[i] + skip … offsets[i + 1])` (e.g. the tail of a longer string each).
+   */
+  fingerprintManyBytes(
+    n: number,
+    src: Uint8Array,
+    offsets: Uint32Array,
+    skip: number,
+    out: Uint32Array,
+    at = 0,
+  ): void {
+    this.ensureKeys(n);
+    const keyBytes = offsets[n]! - offsets[0]! - skip * n;
+    if (keyBytes < 0) throw new RangeError('key fingerprint: a key is shorter than the bytes to skip');
+    if (n * SALT_BYTES + keyBytes > this.data.length) {
+      this.data = Buffer.alloc(Math.max(this.data.length * 2, n * SALT_BYTES + keyBytes));
+    }
+    const data = this.data;
+    let end = 0;
+    for (let i = 0; i < n; i++) {
+      const from = offsets[i]! + skip;
+      const to = offsets[i + 1]!;
+      if (to < from) throw new RangeError('key fingerprint: a key is shorter than the bytes to skip');
+      this.offsets[i] = end;
+      data.set(this.salt, end);
+      end += SALT_BYTES;
+      data.set(src.subarray(from, to), end);
+      end += to - from;
+    }
+    this.offsets[n] = end;
+    this.hashInto(n, end, out, at);
+  }
+
+  private ensureKeys(n: number): void {
+    if (this.offsets.length < n + 1) {
+      this.offsets = new Uint32Array(n + 1);
+      this.digests = new Uint8Array(n * HASH_BYTES);
+    }
+  }
+
+  /** Hashes the `n` salted keys in `data[0 … end)` and writes their fingerprints to `out`. */
+  private hashInto(n: number, end: number, out: Uint32Array, at: number): void {
     const digests = this.digests;
     this.hash(this.data.subarray(0, end), this.offsets.subarray(0, n + 1), digests);
     const view = new DataView(digests.buffer, digests.byteOffset, n * HASH_BYTES);
@@ -121,7 +164,22 @@ export class KeyFingerprinter {
       this.scratch = bigger;
     }
     const n = this.scratch.write(key, SALT_BYTES, 'utf8');
-    const digest = hash('sha256', this.scratch.subarray(0, SALT_BYTES + n), 'buffer');
+    this.digestInto(SALT_BYTES + n, out, at);
+  }
+
+  /** Like {@link KeyFingerprinter.fingerprint} for a key given as its UTF-8 bytes. */
+  fingerprintBytes(key: Uint8Array, out: Uint32Array, at: number): void {
+    if (SALT_BYTES + key.length > this.scratch.length) {
+      const bigger = Buffer.alloc(SALT_BYTES + key.length);
+      bigger.set(this.salt, 0);
+      this.scratch = bigger;
+    }
+    this.scratch.set(key, SALT_BYTES);
+    this.digestInto(SALT_BYTES + key.length, out, at);
+  }
+
+  private digestInto(length: number, out: Uint32Array, at: number): void {
+    const digest = hash('sha256', this.scratch.subarray(0, length), 'buffer');
     out[at] = digest.readUInt32LE(0);
     out[at + 1] = digest.readUInt32LE(4);
     out[at + 2] = digest.readUInt32LE(8);
@@ -135,5 +193,20 @@ export class KeyFingerprinter {
   fingerprintMany(n: number, key: (i: number) => string, out: Uint32Array): void {
     this.batch ??= new SaltedBatchHasher(this.salt, sha256Many, 'key fingerprint');
     this.batch.fingerprintMany(n, key, out);
+  }
+
+  /**
+   * Like {@link KeyFingerprinter.fingerprintMany} for keys given as UTF-8 bytes: key `i` is
+   * `src[offsets[i] + skip … offsets[i + 1])`.
+   */
+  fingerprintManyBytes(
+    n: number,
+    src: Uint8Array,
+    offsets: Uint32Array,
+    skip: number,
+    out: Uint32Array,
+  ): void {
+    this.batch ??= new SaltedBatchHasher(this.salt, sha256Many, 'key fingerprint');
+    this.batch.fingerprintManyBytes(n, src, offsets, skip, out);
   }
 }

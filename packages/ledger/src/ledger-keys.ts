@@ -114,11 +114,6 @@ export class LedgerKeys {
     await this.subjects.close();
   }
 
-  /** A fresh copy of the blind-index root key (for the prepare worker); wipe it after use. */
-  exportBlindRoot(): Uint8Array {
-    return Uint8Array.from(this.blindRoot);
-  }
-
   /** Blind token of an actor id in a tenant (the record's `subject_token`; 16 bytes). */
   subjectToken(tenantId: string, actorId: string): Uint8Array {
     return blindToken(this.blindKey(tenantId), SUBJECT_TOKEN_FIELD, actorId);

@@ -1,45 +1,43 @@
 /**
  * Entry point of the ledger's worker (a `worker_threads` worker started by worker-preparer.ts).
  * Two jobs, in message order:
- * - prepare: seals, tokenizes and encodes the record bodies of one `append`, and returns them in
- *   one transferred buffer;
+ * - prepare: seals the personal blobs of one `append` into the record bodies the main thread
+ *   encoded (each with a zeroed place for its blob), fingerprints the idempotency keys, and sends
+ *   the buffer back — it came and goes transferred, never cloned;
  * - frame: finishes a log's next frame (frame-finish.ts: leaf hashes and batch root, snappy,
  *   AES-256-GCM under the log's current data key, chain hash) and returns it transferred. The worker owns those keys' nonce
  *   sequences: the main thread never seals with a key it sent here.
- * It holds subject keys, data keys and the blind-index root only in memory, as the main thread
- * sent them; a worker started for frames only (the second of `prepareWorkers: 2`) gets neither
- * the blind-index root nor subject keys, and refuses prepare requests.
+ * It holds subject keys and data keys only in memory, as the main thread sent them; a worker
+ * started for frames only (the second of `prepareWorkers: 2`) gets no subject keys, and refuses
+ * prepare requests.
  *
- * Not here: validation, ids, receive times, loading or creating subject keys, ordering across logs
- * (the main thread does all of these). The buffers it posts are transferred: the main thread owns
- * them afterwards.
+ * Not here: validation, ids, receive times, encoding, blind tokens, loading or creating subject
+ * keys, ordering across logs (the main thread does all of these). The buffers it posts are
+ * transferred: the main thread owns them afterwards.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { NormalizedEvent } from '@sealog/codec';
 import {
-  type BlindIndexKey,
+  createFieldSealer,
   createFrameSealer,
   DataKey,
-  deriveBlindIndexKey,
+  type FieldSealer,
   type FrameSealer,
   SubjectKey,
 } from '@sealog/crypto-envelope';
 import { CHAIN_BYTES } from './chain-hash';
 import { FrameBufferPool, type FrameJob, finishFrame, LeafHashWindow } from './frame-finish';
-import { FINGERPRINT_BYTES, idempotencyKey, KeyFingerprinter } from './key-fingerprint';
-import {
-  createSubjectSealing,
-  encodeSealedBody,
-  preparedLayout,
-  type SubjectSealing,
-  subjectIdOf,
-} from './record-prep';
+import { FINGERPRINT_BYTES, KeyFingerprinter } from './key-fingerprint';
+import { PERSONAL_AAD_PREFIX, PREPARE_META_WORDS, preparedLayout, sealBodyInPlace } from './record-prep';
+import type { WorkerRole } from './worker-preparer';
+
+/** Bytes before the idempotency key in a personal AAD. */
+const AAD_PREFIX_BYTES = Buffer.byteLength(PERSONAL_AAD_PREFIX, 'utf8');
 
 /** Key material of a subject the worker has not seen yet. */
 export interface SubjectKeyMaterial {
+  /** Where the worker keeps the subject's sealer (the main thread assigns slots). */
+  readonly slot: number;
   readonly subjectId: string;
-  readonly tenantId: string;
-  readonly actorId: string;
   /** The 32 key bytes (`SubjectKey.exportBytes()`); the worker wipes them after import. */
   readonly key: Uint8Array;
   readonly keyTag: Uint8Array;
@@ -50,15 +48,24 @@ export type PrepareRequest =
   | {
       readonly type: 'prepare';
       readonly id: number;
-      readonly events: readonly NormalizedEvent[];
-      readonly eventIds: readonly string[];
-      readonly receivedAt: number;
+      /**
+       * The events encoded by the main thread, transferred (record-prep.ts, `preparedLayout`):
+       * record bodies with a zeroed place for each sealed personal blob, per-event words, the
+       * personal plaintexts and AADs. Sealed in place and sent back as the answer.
+       */
+      readonly buffer: ArrayBuffer;
+      /** Events in the buffer (`n`). */
+      readonly count: number;
+      /** Whether the buffer has room for key fingerprints (salts were sent before). */
+      readonly fingerprinted: boolean;
+      /** Retention classes, indexed by the events' class words (for the fingerprints' salts). */
+      readonly classes: readonly string[];
       /** Subjects new to the worker, imported before the events are prepared. */
       readonly keys: readonly SubjectKeyMaterial[];
-      /** Subjects to drop after this message's events (the main thread owns the cache policy). */
-      readonly drop: readonly string[];
+      /** Slots to empty after this message's events (the main thread owns the cache policy). */
+      readonly drop: readonly number[];
     }
-  | { readonly type: 'forget'; readonly subjectId: string }
+  | { readonly type: 'forget'; readonly slot: number }
   /**
    * The idempotency-window salt of each retention class's log: from now on prepare answers carry
    * the fingerprint of every event's `tenant_id "\0" event_id` under it (sent once, at start).
@@ -88,10 +95,10 @@ export type PrepareAnswer =
       readonly type: 'prepared';
       readonly id: number;
       /**
-       * Everything in one transferred buffer (each buffer is one more object for the receiving
-       * thread's GC to sweep): `n + 1` u32 body offsets (relative to the bodies), then — once
-       * salts were sent — the key fingerprints (event i's at words `4i … 4i + 3`), then the
-       * record bodies back to back. Read on the main thread by worker-preparer.ts.
+       * The request's buffer, transferred back (one buffer: one more object for the receiving
+       * thread's GC to sweep): the bodies now sealed, the key fingerprints (event i's at words
+       * `4i … 4i + 3` of that part) filled in when `fingerprinted`, the plaintexts wiped. Read on
+       * the main thread by worker-preparer.ts.
        */
       readonly buffer: ArrayBuffer;
       /** Events prepared (`n`). */
@@ -125,27 +132,19 @@ export type PrepareResponse =
 
 /** Start data of the worker. */
 export interface PrepareWorkerData {
-  /**
-   * Copy of the blind-index root key (tenant keys are derived from it here); absent for a worker
-   * that only finishes frames (it then refuses prepare requests).
-   */
-  readonly blindRoot: Uint8Array | undefined;
+  /** A `'frames'` worker refuses prepare requests (it is never sent subject keys). */
+  readonly role: WorkerRole;
 }
 
-/** The worker's state: sealing per known subject, blind-index key per tenant. */
+/** The worker's prepare state: a field sealer per slot, a key fingerprinter per retention class. */
 class PrepareState {
-  private readonly blindRoot: Uint8Array;
-  private readonly blindKeys = new Map<string, BlindIndexKey>();
-  private readonly sealings = new Map<string, SubjectSealing>();
+  /** Field sealers by slot (the main thread assigns slots and mirrors this table). */
+  private readonly sealers: (FieldSealer | undefined)[] = [];
   /** Retention class → fingerprinter under its log's window salt. */
   private readonly fingerprinters = new Map<string, KeyFingerprinter>();
 
-  constructor(blindRoot: Uint8Array) {
-    this.blindRoot = blindRoot;
-  }
-
-  forget(subjectId: string): void {
-    this.sealings.delete(subjectId);
+  forget(slot: number): void {
+    this.sealers[slot] = undefined;
   }
 
   useSalts(salts: readonly (readonly [string, Uint8Array])[]): void {
@@ -157,102 +156,85 @@ class PrepareState {
   prepare(
     request: Extract<PrepareRequest, { type: 'prepare' }>,
   ): Extract<PrepareAnswer, { type: 'prepared' }> {
-    try {
-      return this.prepareBodies(request);
-    } finally {
-      // Also when preparing failed: the main thread has already dropped them from its mirror.
-      for (const subjectId of request.drop) this.sealings.delete(subjectId);
-    }
-  }
-
-  private prepareBodies(
-    request: Extract<PrepareRequest, { type: 'prepare' }>,
-  ): Extract<PrepareAnswer, { type: 'prepared' }> {
-    for (const k of request.keys) {
-      const key = SubjectKey.fromBytes(k.subjectId, k.key, k.keyTag);
-      k.key.fill(0);
-      this.sealings.set(k.subjectId, createSubjectSealing(key, this.blindKey(k.tenantId), k.actorId));
-    }
-    const events = request.events;
-    const n = events.length;
-    const parts: Uint8Array[] = new Array(n);
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const event = events[i]!;
-      const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
-      const sealing = this.sealings.get(subjectId);
-      if (sealing === undefined) {
-        throw new Error(`logic error: prepare worker has no key for a subject of tenant ${event.tenant_id}`);
-      }
-      const body = encodeSealedBody(event, request.eventIds[i]!, request.receivedAt, sealing);
-      parts[i] = body;
-      total += body.length;
-    }
-    // One buffer for the whole append (see PrepareAnswer): one transfer, one object to sweep.
-    const fingerprinted = this.fingerprinters.size > 0;
-    const { fingerprintsAt, bodiesAt } = preparedLayout(n, fingerprinted);
-    const buffer = new ArrayBuffer(bodiesAt + total);
+    const { buffer, count: n } = request;
+    const { metaAt, bodiesAt } = preparedLayout(n, request.fingerprinted);
     const offsets = new Uint32Array(buffer, 0, n + 1);
-    const bodies = new Uint8Array(buffer, bodiesAt, total);
-    let at = 0;
-    for (let i = 0; i < n; i++) {
-      bodies.set(parts[i]!, at);
-      at += parts[i]!.length;
-      offsets[i + 1] = at;
+    const meta = new Uint32Array(buffer, metaAt, PREPARE_META_WORDS * n);
+    const personalAt = bodiesAt + offsets[n]!;
+    let personalBytes = 0;
+    for (let i = 0; i < n; i++) personalBytes += meta[i * PREPARE_META_WORDS + 1]!;
+    const bytes = new Uint8Array(buffer);
+    try {
+      for (const k of request.keys) {
+        const key = SubjectKey.fromBytes(k.subjectId, k.key, k.keyTag);
+        k.key.fill(0);
+        this.sealers[k.slot] = createFieldSealer(key);
+      }
+      const aadOffsets = new Uint32Array(n + 1);
+      let personal = personalAt;
+      let aad = personalAt + personalBytes;
+      for (let i = 0; i < n; i++) {
+        const m = i * PREPARE_META_WORDS;
+        const sealer = this.sealers[meta[m]!];
+        if (sealer === undefined) {
+          throw new Error(`logic error: prepare worker has no key in slot ${meta[m]} for event ${i}`);
+        }
+        const personalEnd = personal + meta[m + 1]!;
+        const aadEnd = aad + meta[m + 2]!;
+        aadOffsets[i] = aad;
+        sealBodyInPlace(
+          sealer,
+          bytes.subarray(personal, personalEnd),
+          bytes.subarray(aad, aadEnd),
+          bytes,
+          bodiesAt + offsets[i + 1]!,
+        );
+        personal = personalEnd;
+        aad = aadEnd;
+      }
+      aadOffsets[n] = aad;
+      if (request.fingerprinted) this.fingerprint(request, meta, bytes, aadOffsets);
+    } finally {
+      // The plaintexts go back with the buffer: wiped, also when preparing failed.
+      bytes.fill(0, personalAt, personalAt + personalBytes);
+      // Also when preparing failed: the main thread has already dropped them from its mirror.
+      for (const slot of request.drop) this.sealers[slot] = undefined;
     }
-    if (fingerprinted) {
-      this.fingerprint(
-        events,
-        request.eventIds,
-        new Uint32Array(buffer, fingerprintsAt, (FINGERPRINT_BYTES / 4) * n),
-      );
-    }
-    return { type: 'prepared', id: request.id, buffer, count: n, fingerprinted };
+    return { type: 'prepared', id: request.id, buffer, count: n, fingerprinted: request.fingerprinted };
   }
 
   /**
-   * Writes the events' idempotency-key fingerprints into `out` (hashing here keeps ~2 µs per event
-   * off the main thread).
+   * Writes the events' idempotency-key fingerprints into the request's buffer (hashing here keeps
+   * ~2 µs per event off the main thread). Key `i` is the tail of its personal AAD (record-prep.ts,
+   * `personalAad`): `aadOffsets[i]` + the prefix … `aadOffsets[i + 1]`.
    */
   private fingerprint(
-    events: readonly NormalizedEvent[],
-    eventIds: readonly string[],
-    out: Uint32Array,
+    request: Extract<PrepareRequest, { type: 'prepare' }>,
+    meta: Uint32Array,
+    bytes: Uint8Array,
+    aadOffsets: Uint32Array,
   ): void {
-    const words = FINGERPRINT_BYTES / 4;
-    const fingerprinterOf = (event: NormalizedEvent): KeyFingerprinter => {
-      const fingerprinter = this.fingerprinters.get(event.retention_class);
+    const n = request.count;
+    if (n === 0) return;
+    const { fingerprintsAt } = preparedLayout(n, true);
+    const out = new Uint32Array(request.buffer, fingerprintsAt, (FINGERPRINT_BYTES / 4) * n);
+    const fingerprinters = request.classes.map((retentionClass) => {
+      const fingerprinter = this.fingerprinters.get(retentionClass);
       if (fingerprinter === undefined) {
-        throw new Error(
-          `logic error: prepare worker has no salt for retention class ${event.retention_class}`,
-        );
+        throw new Error(`logic error: prepare worker has no salt for retention class ${retentionClass}`);
       }
       return fingerprinter;
-    };
-    const n = events.length;
-    if (n === 0) return;
+    });
     // Usually one retention class per append: all its keys in one batch through the SIMD lanes.
-    const first = events[0]!.retention_class;
-    let oneClass = true;
-    for (let i = 1; i < n && oneClass; i++) oneClass = events[i]!.retention_class === first;
-    if (oneClass) {
-      const key = (i: number): string => idempotencyKey(events[i]!.tenant_id, eventIds[i]!);
-      fingerprinterOf(events[0]!).fingerprintMany(n, key, out);
+    if (fingerprinters.length === 1) {
+      fingerprinters[0]!.fingerprintManyBytes(n, bytes, aadOffsets, AAD_PREFIX_BYTES, out);
       return;
     }
+    const words = FINGERPRINT_BYTES / 4;
     for (let i = 0; i < n; i++) {
-      const event = events[i]!;
-      fingerprinterOf(event).fingerprint(idempotencyKey(event.tenant_id, eventIds[i]!), out, i * words);
+      const key = bytes.subarray(aadOffsets[i]! + AAD_PREFIX_BYTES, aadOffsets[i + 1]!);
+      fingerprinters[meta[i * PREPARE_META_WORDS + 3]!]!.fingerprintBytes(key, out, i * words);
     }
-  }
-
-  private blindKey(tenantId: string): BlindIndexKey {
-    let key = this.blindKeys.get(tenantId);
-    if (key === undefined) {
-      key = deriveBlindIndexKey(this.blindRoot, tenantId);
-      this.blindKeys.set(tenantId, key);
-    }
-    return key;
   }
 }
 
@@ -321,12 +303,11 @@ class FrameState {
 
 if (!isMainThread && parentPort !== null) {
   const port = parentPort;
-  const blindRoot = (workerData as PrepareWorkerData).blindRoot;
-  const state = blindRoot === undefined ? undefined : new PrepareState(blindRoot);
+  const state = (workerData as PrepareWorkerData).role === 'frames' ? undefined : new PrepareState();
   const frames = new FrameState();
   port.on('message', (request: PrepareRequest) => {
     if (request.type === 'forget') {
-      state?.forget(request.subjectId);
+      state?.forget(request.slot);
       return;
     }
     if (request.type === 'salts') {

@@ -17,6 +17,8 @@ import {
   blindToken,
   createFieldSealer,
   type FieldSealer,
+  MAX_FIELD_PLAINTEXT_BYTES,
+  SEALED_FIELD_OVERHEAD_BYTES,
   type SubjectKey,
 } from '@sealog/crypto-envelope';
 import { LedgerError } from './errors';
@@ -40,9 +42,15 @@ export function entityKeyOf(tenantId: string, resourceType: string, resourceId: 
   return `${tenantId}\u0000${resourceType}\u0000${resourceId}`;
 }
 
-/** Additional data binding a sealed personal blob to its record. */
+/** What every personal blob's additional data starts with (see {@link personalAad}). */
+export const PERSONAL_AAD_PREFIX = 'sealog/personal/v1\u0000';
+
+/**
+ * Additional data binding a sealed personal blob to its record: {@link PERSONAL_AAD_PREFIX}, then
+ * the idempotency key `tenant_id "\0" event_id` (key-fingerprint.ts).
+ */
 export function personalAad(tenantId: string, eventId: string): Uint8Array {
-  return Buffer.from(`sealog/personal/v1\u0000${tenantId}\u0000${eventId}`, 'utf8');
+  return Buffer.from(`${PERSONAL_AAD_PREFIX}${tenantId}\u0000${eventId}`, 'utf8');
 }
 
 /** A record body ready for sequencing. */
@@ -62,16 +70,26 @@ export interface PreparedRecord {
 }
 
 /**
- * Where the parts of a prepare answer's buffer start for `n` events (prepare-worker.ts,
- * `PrepareAnswer`): `n + 1` u32 body offsets at 0, the key fingerprints (when `fingerprinted`) at
- * `fingerprintsAt`, the bodies at `bodiesAt`. Written by the worker, read by the main thread.
+ * Words per event in a prepare request (prepare-worker.ts, `PrepareRequest`): the subject's slot in
+ * the worker, the personal blob's length, its AAD's length, the index of its retention class.
+ */
+export const PREPARE_META_WORDS = 4;
+
+/**
+ * Where the parts of a prepare request's buffer (which comes back as the answer) start for `n`
+ * events: `n + 1` u32 body offsets (relative to the bodies) at 0; the key fingerprints (when
+ * `fingerprinted`, written by the worker) at `fingerprintsAt`; {@link PREPARE_META_WORDS} words
+ * per event at `metaAt`; the record bodies at `bodiesAt`, then the personal plaintexts (wiped by
+ * the worker once sealed) and the personal AADs, back to back. Written by worker-preparer.ts and
+ * prepare-worker.ts, read by both.
  */
 export function preparedLayout(
   n: number,
   fingerprinted: boolean,
-): { fingerprintsAt: number; bodiesAt: number } {
+): { fingerprintsAt: number; metaAt: number; bodiesAt: number } {
   const fingerprintsAt = 4 * (n + 1);
-  return { fingerprintsAt, bodiesAt: fingerprintsAt + (fingerprinted ? FINGERPRINT_BYTES * n : 0) };
+  const metaAt = fingerprintsAt + (fingerprinted ? FINGERPRINT_BYTES * n : 0);
+  return { fingerprintsAt, metaAt, bodiesAt: metaAt + 4 * PREPARE_META_WORDS * n };
 }
 
 /** What sealing needs per subject: its field sealer, key id and blind token (deterministic). */
@@ -96,10 +114,60 @@ export function createSubjectSealing(
   };
 }
 
+/** Zeros standing in for sealed blobs in {@link encodeUnsealedBody} (msgpackr copies them). */
+const SEALED_PLACEHOLDER = new Uint8Array(MAX_FIELD_PLAINTEXT_BYTES + SEALED_FIELD_OVERHEAD_BYTES);
+
 /**
- * Encodes one event as record body bytes with its personal fields sealed under `sealing`. Shared
- * by the in-thread path and the prepare worker, so both produce the same bytes (up to the random
- * nonce of the sealed blob). The returned bytes belong to the caller.
+ * Encodes one event as record body bytes whose last `personal.length + 33` bytes are zeros: the
+ * place of its sealed personal blob (`sealed_personal` is the body's last element, so the encoding
+ * around it does not depend on the blob's bytes). {@link sealBodyInPlace} fills it in, here or in
+ * another thread. Both returned buffers belong to the caller; `personal` is plaintext personal data:
+ * wipe it once sealed.
+ */
+export function encodeUnsealedBody(
+  event: NormalizedEvent,
+  eventId: string,
+  receivedAt: number,
+  token: Uint8Array,
+  keyId: string,
+): { body: Uint8Array; personal: Uint8Array } {
+  const { publicPart, personal: fields } = splitPersonal(event);
+  const personal = encodePersonal(fields);
+  const sealedLength = personal.length + SEALED_FIELD_OVERHEAD_BYTES;
+  const placeholder =
+    sealedLength <= SEALED_PLACEHOLDER.length
+      ? SEALED_PLACEHOLDER.subarray(0, sealedLength)
+      : new Uint8Array(sealedLength);
+  const body = encodeRecordBody(
+    makeRecordBody(publicPart, {
+      event_id: eventId,
+      received_at: receivedAt,
+      subject_token: token,
+      subject_key_id: keyId,
+      sealed_personal: placeholder,
+    }),
+  );
+  return { body, personal };
+}
+
+/**
+ * Seals `personal` under `sealer` into the place {@link encodeUnsealedBody} left at the end of
+ * `out[bodyStart … bodyEnd)`, bound to `aad` ({@link personalAad} of the record).
+ */
+export function sealBodyInPlace(
+  sealer: FieldSealer,
+  personal: Uint8Array,
+  aad: Uint8Array,
+  out: Uint8Array,
+  bodyEnd: number,
+): void {
+  sealer.sealInto(personal, aad, out, bodyEnd - personal.length - SEALED_FIELD_OVERHEAD_BYTES);
+}
+
+/**
+ * Encodes one event as record body bytes with its personal fields sealed under `sealing` (the
+ * in-thread path; the worker path splits the same two steps across threads, so both produce the
+ * same bytes up to the random nonce of the sealed blob). The returned bytes belong to the caller.
  */
 export function encodeSealedBody(
   event: NormalizedEvent,
@@ -107,17 +175,10 @@ export function encodeSealedBody(
   receivedAt: number,
   sealing: SubjectSealing,
 ): Uint8Array {
-  const { publicPart, personal } = splitPersonal(event);
-  const sealed = sealing.sealer.seal(encodePersonal(personal), personalAad(event.tenant_id, eventId));
-  return encodeRecordBody(
-    makeRecordBody(publicPart, {
-      event_id: eventId,
-      received_at: receivedAt,
-      subject_token: sealing.token,
-      subject_key_id: sealing.keyId,
-      sealed_personal: sealed,
-    }),
-  );
+  const { body, personal } = encodeUnsealedBody(event, eventId, receivedAt, sealing.token, sealing.keyId);
+  sealBodyInPlace(sealing.sealer, personal, personalAad(event.tenant_id, eventId), body, body.length);
+  personal.fill(0);
+  return body;
 }
 
 /** Prepares records; caches one field sealer per recent subject. */

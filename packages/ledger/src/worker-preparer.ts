@@ -1,14 +1,15 @@
 /**
  * Main-thread side of record preparation in a worker: loads or creates the subject keys of an
- * `append` here (one fdatasync per batch of new subjects), sends the normalized events with the key
- * material of subjects the worker has not seen, and receives the record bodies of the whole append
- * in one transferred buffer. Requests are answered in the order they were posted (one worker).
+ * `append` here (one fdatasync per batch of new subjects), encodes the record bodies with a zeroed
+ * place for each sealed personal blob, and sends them in one transferred buffer with the key
+ * material of subjects the worker has not seen; the worker seals the blobs in place and sends the
+ * buffer back. Requests are answered in the order they were posted (one worker).
  *
  * The same worker finishes frames for the log writers ({@link WorkerPreparer.frameFinisher}): one
  * thread besides the main one, whatever the number of logs.
  *
- * Not here: sealing and encoding (prepare-worker.ts), ids and receive times (ledger.ts). The body
- * views returned by {@link WorkerPreparer.prepare} share one buffer owned by the caller.
+ * Not here: sealing (prepare-worker.ts), ids and receive times (ledger.ts). The body views returned
+ * by {@link WorkerPreparer.prepare} share one buffer owned by the caller.
  */
 import { Worker } from 'node:worker_threads';
 import type { NormalizedEvent } from '@sealog/codec';
@@ -17,7 +18,7 @@ import { LedgerError } from './errors';
 import { type FinishedFrame, FRAME_POOL_BUFFERS, type FrameFinisher, type FrameJob } from './frame-finish';
 import { IdTable } from './inflight-tables';
 import { FINGERPRINT_BYTES } from './key-fingerprint';
-import type { LedgerKeys } from './ledger-keys';
+import { type LedgerKeys, subjectStoreIdOfToken } from './ledger-keys';
 import type {
   PrepareAnswer,
   PrepareRequest,
@@ -25,9 +26,122 @@ import type {
   PrepareWorkerData,
   SubjectKeyMaterial,
 } from './prepare-worker';
-import { preparedLayout, SEALER_CACHE_ENTRIES, subjectIdOf } from './record-prep';
+import {
+  encodeUnsealedBody,
+  PERSONAL_AAD_PREFIX,
+  PREPARE_META_WORDS,
+  preparedLayout,
+  SEALER_CACHE_ENTRIES,
+  subjectIdOf,
+} from './record-prep';
 
 type Answer = Exclude<PrepareResponse, { type: 'ready' | 'failed' }>;
+
+/** A subject whose key the worker holds: its slot there and what its records carry in plaintext. */
+interface WorkerSubject {
+  /** Index of the subject's field sealer in the worker's table. */
+  slot: number;
+  /** The actor's blind token (`subject_token`). */
+  readonly token: Uint8Array;
+  /** Hex of the subject key's tag (`subject_key_id`). */
+  readonly keyId: string;
+}
+
+/** A subject new to the worker in this request (its slot is given once encoding succeeded). */
+interface FreshSubject extends WorkerSubject {
+  readonly subjectId: string;
+  readonly key: SubjectKey;
+}
+
+/** A prepare request's buffer before the subjects' slots are written into `meta`. */
+interface EncodedRequest {
+  readonly buffer: ArrayBuffer;
+  /** The per-event words of the buffer (see {@link preparedLayout}). */
+  readonly meta: Uint32Array;
+  /** The distinct retention classes, indexed by the events' class words. */
+  readonly classes: string[];
+}
+
+const AAD_PREFIX = Buffer.from(PERSONAL_AAD_PREFIX, 'utf8');
+
+function hexOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/**
+ * Lays out a prepare request (prepare-worker.ts, `PrepareRequest`): record bodies encoded with a
+ * zeroed place for each sealed blob, their offsets, per-event words (slot left for the caller,
+ * personal length, AAD length, retention class index), then the personal plaintexts and the
+ * personal AADs back to back. The msgpack scratch copies of the plaintexts are wiped.
+ */
+function encodeRequest(
+  events: readonly NormalizedEvent[],
+  eventIds: readonly string[],
+  receivedAt: number,
+  subjects: readonly WorkerSubject[],
+  fingerprinted: boolean,
+): EncodedRequest {
+  const n = events.length;
+  const bodies: Uint8Array[] = new Array(n);
+  const personals: Uint8Array[] = new Array(n);
+  const classes: string[] = [];
+  const classOf = new Uint32Array(n);
+  let bodyBytes = 0;
+  let personalBytes = 0;
+  let aadBytes = 0;
+  for (let i = 0; i < n; i++) {
+    const event = events[i]!;
+    const subject = subjects[i]!;
+    const { body, personal } = encodeUnsealedBody(
+      event,
+      eventIds[i]!,
+      receivedAt,
+      subject.token,
+      subject.keyId,
+    );
+    bodies[i] = body;
+    personals[i] = personal;
+    bodyBytes += body.length;
+    personalBytes += personal.length;
+    aadBytes +=
+      AAD_PREFIX.length +
+      Buffer.byteLength(event.tenant_id, 'utf8') +
+      1 +
+      Buffer.byteLength(eventIds[i]!, 'utf8');
+    let c = classes.indexOf(event.retention_class);
+    if (c < 0) c = classes.push(event.retention_class) - 1;
+    classOf[i] = c;
+  }
+  const { metaAt, bodiesAt } = preparedLayout(n, fingerprinted);
+  const buffer = new ArrayBuffer(bodiesAt + bodyBytes + personalBytes + aadBytes);
+  const offsets = new Uint32Array(buffer, 0, n + 1);
+  const meta = new Uint32Array(buffer, metaAt, PREPARE_META_WORDS * n);
+  const bytes = Buffer.from(buffer);
+  let body = bodiesAt;
+  let personal = bodiesAt + bodyBytes;
+  let aad = personal + personalBytes;
+  for (let i = 0; i < n; i++) {
+    const b = bodies[i]!;
+    bytes.set(b, body);
+    body += b.length;
+    offsets[i + 1] = body - bodiesAt;
+    const p = personals[i]!;
+    bytes.set(p, personal);
+    personal += p.length;
+    p.fill(0);
+    const aadStart = aad;
+    bytes.set(AAD_PREFIX, aad);
+    aad += AAD_PREFIX.length;
+    aad += bytes.write(events[i]!.tenant_id, aad, 'utf8');
+    bytes[aad++] = 0;
+    aad += bytes.write(eventIds[i]!, aad, 'utf8');
+    const m = i * PREPARE_META_WORDS;
+    meta[m + 1] = p.length;
+    meta[m + 2] = aad - aadStart;
+    meta[m + 3] = classOf[i]!;
+  }
+  return { buffer, meta, classes };
+}
 
 interface Pending {
   readonly resolve: (answer: Answer) => void;
@@ -38,8 +152,8 @@ interface Pending {
  * Starts the prepare worker. From TypeScript source (tests, `--import tsx`) the worker file is
  * .ts: it is loaded through tsx with the `@sealog/source` condition; from `dist` it is plain JS.
  */
-function startWorker(blindRoot: Uint8Array | undefined): Worker {
-  const workerData: PrepareWorkerData = { blindRoot };
+function startWorker(role: WorkerRole): Worker {
+  const workerData: PrepareWorkerData = { role };
   if (!import.meta.url.endsWith('.ts')) {
     return new Worker(new URL('./prepare-worker.js', import.meta.url), { workerData });
   }
@@ -64,8 +178,16 @@ export class WorkerPreparer {
   private readonly keys: LedgerKeys;
   private readonly role: WorkerRole;
   private readonly worker: Worker;
-  /** Subjects whose keys the worker holds, oldest first (the worker mirrors this exactly). */
-  private readonly known = new Set<string>();
+  /**
+   * Subjects whose keys the worker holds, oldest first, with their slot there and what their
+   * records carry in plaintext (the worker mirrors the slots exactly).
+   */
+  private readonly known = new Map<string, WorkerSubject>();
+  /** Slots of the worker's sealer table free for new subjects. */
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
+  /** Whether salts were sent: answers then carry key fingerprints. */
+  private salted = false;
   /** Requests posted and not yet answered, by id (not a `Map`: see inflight-tables.ts). */
   private readonly pending = new IdTable<Pending>();
   private nextId = 0;
@@ -80,10 +202,7 @@ export class WorkerPreparer {
   private constructor(keys: LedgerKeys, role: WorkerRole) {
     this.keys = keys;
     this.role = role;
-    // A worker that only finishes frames never seals personal fields: it gets no blind-index root.
-    const blindRoot = role === 'prepare-and-frames' ? keys.exportBlindRoot() : undefined;
-    this.worker = startWorker(blindRoot);
-    blindRoot?.fill(0);
+    this.worker = startWorker(role);
     let onReady!: () => void;
     this.ready = new Promise<void>((resolve) => {
       onReady = resolve;
@@ -128,13 +247,18 @@ export class WorkerPreparer {
   useSalts(salts: readonly (readonly [string, Uint8Array])[]): void {
     this.check();
     this.worker.postMessage({ type: 'salts', salts } satisfies PrepareRequest);
+    this.salted = true;
   }
 
   /**
-   * Prepares the record bodies of `events` (with `eventIds[i]` and one receive time) in the worker.
+   * Prepares the record bodies of `events` (with `eventIds[i]` and one receive time): encodes them
+   * here with a zeroed place for each sealed personal blob, and has the worker seal the blobs into
+   * those places (and fingerprint the idempotency keys). Events travel as one transferred buffer,
+   * not as cloned objects (the structured clone cost both threads more than the encoding).
    * @returns one body per event, views of one buffer, in input order; and once salts were given
    * (see {@link WorkerPreparer.useSalts}) the events' key fingerprints, four words each.
-   * @throws {LedgerError} `FAILED` when the worker crashed or failed the request; `CLOSED`.
+   * @throws {LedgerError} `BAD_ARGUMENT` when an event cannot be encoded (nothing is sent);
+   *   `FAILED` when the worker crashed or failed the request; `CLOSED`.
    */
   async prepare(
     events: readonly NormalizedEvent[],
@@ -148,57 +272,86 @@ export class WorkerPreparer {
         'logic error: this worker only finishes frames (it holds no sealing keys)',
       );
     }
+    const n = events.length;
+    const subjectIds: string[] = new Array(n);
+    for (let i = 0; i < n; i++) subjectIds[i] = subjectIdOf(events[i]!.tenant_id, events[i]!.actor.id);
     // Load keys of subjects new to the worker. Repeat: a concurrent append may have evicted one of
     // ours from `known` while we waited for the key store.
-    const loaded = new Map<string, SubjectKey>();
+    const loaded = new Map<string, { key: SubjectKey; token: Uint8Array }>();
     for (;;) {
-      const missing = new Map<string, string>();
-      for (const event of events) {
-        const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
+      const missing = new Map<string, { storeId: string; token: Uint8Array }>();
+      for (let i = 0; i < n; i++) {
+        const subjectId = subjectIds[i]!;
         if (!this.known.has(subjectId) && !loaded.has(subjectId) && !missing.has(subjectId)) {
-          missing.set(subjectId, this.keys.subjectStoreId(event.tenant_id, event.actor.id));
+          const event = events[i]!;
+          const token = this.keys.subjectToken(event.tenant_id, event.actor.id);
+          missing.set(subjectId, { storeId: subjectStoreIdOfToken(event.tenant_id, token), token });
         }
       }
       if (missing.size === 0) break;
       // One call: the journaled store writes every new key of the batch with one fdatasync.
-      const got = await this.keys.subjects.getOrCreateMany([...missing.values()]);
-      for (const [subjectId, storeId] of missing) loaded.set(subjectId, got.get(storeId)!);
+      const got = await this.keys.subjects.getOrCreateMany([...missing.values()].map((m) => m.storeId));
+      for (const [subjectId, m] of missing)
+        loaded.set(subjectId, { key: got.get(m.storeId)!, token: m.token });
       this.check();
     }
-    // From here to postMessage nothing awaits: `known` and the message agree.
-    const material: SubjectKeyMaterial[] = [];
-    const drop: string[] = [];
-    for (const event of events) {
-      const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
-      if (this.known.has(subjectId)) continue;
-      const key = loaded.get(subjectId)!;
-      if (this.known.size >= SEALER_CACHE_ENTRIES) {
-        const oldest = this.known.values().next().value as string;
-        this.known.delete(oldest);
-        drop.push(oldest);
+    // From here to postMessage nothing awaits: `known` and the messages agree.
+    const subjects: WorkerSubject[] = new Array(n);
+    const fresh = new Map<string, FreshSubject>();
+    for (let i = 0; i < n; i++) {
+      const subjectId = subjectIds[i]!;
+      let subject: WorkerSubject | undefined = this.known.get(subjectId) ?? fresh.get(subjectId);
+      if (subject === undefined) {
+        const { key, token } = loaded.get(subjectId)!;
+        const added: FreshSubject = { slot: -1, token, keyId: hexOf(key.keyTag), subjectId, key };
+        fresh.set(subjectId, added);
+        subject = added;
       }
-      this.known.add(subjectId);
-      material.push({
-        subjectId,
-        tenantId: event.tenant_id,
-        actorId: event.actor.id,
-        key: key.exportBytes(),
-        keyTag: key.keyTag,
+      subjects[i] = subject;
+    }
+    // Encoding may throw (a value no validated event has): then nothing was sent or changed.
+    let encoded: EncodedRequest;
+    try {
+      encoded = encodeRequest(events, eventIds, receivedAt, subjects, this.salted);
+    } catch (error) {
+      throw new LedgerError('BAD_ARGUMENT', `prepare worker: request not sent: ${(error as Error).message}`, {
+        cause: error,
       });
     }
+    // Slots for the new subjects; evicted subjects' slots are dropped by the worker after this
+    // request's events and reused only by later requests.
+    const material: SubjectKeyMaterial[] = [];
+    const evicted: [string, WorkerSubject][] = [];
+    for (const added of fresh.values()) {
+      if (this.known.size >= SEALER_CACHE_ENTRIES) {
+        const oldest = this.known.entries().next().value as [string, WorkerSubject];
+        this.known.delete(oldest[0]);
+        evicted.push(oldest);
+      }
+      added.slot = this.freeSlots.pop() ?? this.nextSlot++;
+      this.known.set(added.subjectId, { slot: added.slot, token: added.token, keyId: added.keyId });
+      material.push({
+        slot: added.slot,
+        subjectId: added.subjectId,
+        key: added.key.exportBytes(),
+        keyTag: added.key.keyTag,
+      });
+    }
+    const meta = encoded.meta;
+    for (let i = 0; i < n; i++) meta[i * PREPARE_META_WORDS] = subjects[i]!.slot;
     const id = this.nextId++;
     const request: PrepareRequest = {
       type: 'prepare',
       id,
-      events,
-      eventIds,
-      receivedAt,
+      buffer: encoded.buffer,
+      count: n,
+      fingerprinted: this.salted,
+      classes: encoded.classes,
       keys: material,
-      drop,
+      drop: evicted.map(([, subject]) => subject.slot),
     };
-    // Key bytes are transferred (and so gone from this thread), not copied.
-    const transfer = material.map((m) => m.key.buffer as ArrayBuffer);
-    // One message per request, at once: the worker answers each as soon as it is prepared.
+    // Key bytes and the request buffer are transferred (and so gone from this thread), not copied.
+    const transfer = [encoded.buffer, ...material.map((m) => m.key.buffer as ArrayBuffer)];
     let sent = false;
     let answer: Answer;
     try {
@@ -207,12 +360,16 @@ export class WorkerPreparer {
           this.worker.postMessage(request, transfer);
           sent = true;
         } catch (error) {
-          // Not sent (a value the structured clone cannot copy): the worker got neither this
-          // request's keys nor its drops — `known` goes back at once, before any other request.
-          for (const m of material) this.known.delete(m.subjectId);
-          for (const subjectId of drop) this.known.add(subjectId);
+          // Not sent: the worker got neither this request's keys nor its drops — `known` goes
+          // back at once, before any other request.
+          for (const added of fresh.values()) {
+            this.known.delete(added.subjectId);
+            this.freeSlots.push(added.slot);
+          }
+          for (const [subjectId, subject] of evicted) this.known.set(subjectId, subject);
           throw error;
         }
+        for (const [, subject] of evicted) this.freeSlots.push(subject.slot);
       });
     } catch (error) {
       if (sent && this.failure === undefined && !this.closing) {
@@ -220,10 +377,7 @@ export class WorkerPreparer {
         // forget them (after this request, port order), and they go again with their subjects'
         // next events — so that neither side believes in a key the other lacks, and a later
         // forget() (erasure) still reaches every key the worker holds.
-        for (const m of material) {
-          if (!this.known.delete(m.subjectId)) continue;
-          this.worker.postMessage({ type: 'forget', subjectId: m.subjectId } satisfies PrepareRequest);
-        }
+        for (const added of fresh.values()) this.forget(added.subjectId);
       }
       throw error;
     }
@@ -307,9 +461,13 @@ export class WorkerPreparer {
 
   /** Makes the worker drop a subject's key (after erasure); the next use reloads it. */
   forget(subjectId: string): void {
-    if (!this.known.delete(subjectId) || this.failure !== undefined || this.closing) return;
+    const subject = this.known.get(subjectId);
+    if (subject === undefined) return;
+    this.known.delete(subjectId);
+    if (this.failure !== undefined || this.closing) return;
     // After any request posted before that may carry the subject's key (a port keeps order).
-    this.worker.postMessage({ type: 'forget', subjectId } satisfies PrepareRequest);
+    this.worker.postMessage({ type: 'forget', slot: subject.slot } satisfies PrepareRequest);
+    this.freeSlots.push(subject.slot);
   }
 
   /** Resolves when every request posted so far has been answered (or failed). */

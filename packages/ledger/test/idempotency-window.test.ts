@@ -201,6 +201,41 @@ describe('IdempotencyWindow', () => {
     );
   });
 
+  it('fingerprints keys given as byte tails exactly as the same keys given as strings', () => {
+    const keyArb = fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'grapheme', maxLength: 30 }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ maxLength: 5 }), keyArb), { maxLength: 40 }),
+        fc.nat({ max: 5 }),
+        ([...pairs], skipArb) => {
+          // Each key preceded by the same number of prefix bytes (an AAD's constant prefix).
+          const skip = skipArb;
+          const prefix = 'p'.repeat(skip);
+          const parts = pairs.map(([, k]) => Buffer.from(prefix + k, 'utf8'));
+          const offsets = new Uint32Array(parts.length + 1);
+          for (const [i, b] of parts.entries()) offsets[i + 1] = offsets[i]! + b.length;
+          const src = Buffer.concat(parts);
+          const f = new KeyFingerprinter(new Uint8Array(16).fill(3));
+          const want = new Uint32Array(4 * parts.length);
+          f.fingerprintMany(parts.length, (i) => pairs[i]![1], want);
+          const batch = new Uint32Array(4 * parts.length);
+          f.fingerprintManyBytes(parts.length, src, offsets, skip, batch);
+          expect(batch).toEqual(want);
+          const one = new Uint32Array(4 * parts.length);
+          for (let i = 0; i < parts.length; i++) {
+            f.fingerprintBytes(src.subarray(offsets[i]! + skip, offsets[i + 1]!), one, 4 * i);
+          }
+          expect(one).toEqual(want);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    const f = new KeyFingerprinter(new Uint8Array(16));
+    expect(() =>
+      f.fingerprintManyBytes(1, new Uint8Array(2), Uint32Array.of(0, 2), 3, new Uint32Array(4)),
+    ).toThrow(RangeError);
+  });
+
   it('snapshots in slices while keys keep arriving: the entries held at the start, oldest first, less those forgotten', () => {
     fc.assert(
       fc.property(

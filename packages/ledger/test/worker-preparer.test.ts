@@ -187,6 +187,28 @@ describe('prepare worker', () => {
     });
   });
 
+  it('sends back no personal plaintext: the answer buffer past the bodies holds zeros and the AADs only', async () => {
+    await withWorker(async (worker) => {
+      const events = normalize(
+        Array.from({ length: 20 }, (_, i) =>
+          auditEvent(i, { actor: { id: `user-${i}@example.com`, type: 'user', name: `Name ${i}` } }),
+        ),
+      );
+      const ids = events.map((_, i) => `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`);
+      const { bodies } = await worker.prepare(events, ids, 1_795_428_000_000);
+      const last = bodies[bodies.length - 1]!;
+      const buffer = Buffer.from(last.buffer);
+      const tail = buffer.subarray(last.byteOffset + last.byteLength);
+      const aads = Buffer.concat(events.map((e, i) => personalAad(e.tenant_id, ids[i]!)));
+      // Plaintexts (wiped), then the AADs (tenant and event ids: not personal).
+      expect(tail.length).toBeGreaterThan(aads.length);
+      expect(tail.subarray(0, tail.length - aads.length).every((b) => b === 0)).toBe(true);
+      expect(Buffer.compare(tail.subarray(tail.length - aads.length), aads)).toBe(0);
+      expect(buffer.includes('example.com')).toBe(false);
+      expect(buffer.includes('Name 1')).toBe(false);
+    });
+  });
+
   it('sends a forgotten subject key again on its next event', async () => {
     await withWorker(async (worker) => {
       const events = normalize([auditEvent(1)]);
@@ -197,21 +219,21 @@ describe('prepare worker', () => {
     });
   });
 
-  it("rejects a request it cannot send, leaves nothing pending, and sends its subjects' keys again", async () => {
+  it("rejects a request it cannot encode, leaves nothing pending, and sends its subjects' keys again", async () => {
     await withWorker(async (worker) => {
       const events = normalize([auditEvent(1), auditEvent(2)]);
-      // A value the structured clone cannot copy: the request is never posted.
-      const unsendable = [{ ...events[0]!, metadata: { f: () => 1 } } as unknown as NormalizedEvent];
-      await expect(worker.prepare(unsendable, ['e0'], 1_795_428_000_000)).rejects.toMatchObject({
+      // A time no validated event has: encoding throws before anything is posted.
+      const unencodable = [{ ...events[0]!, occurred_at: -1 } as NormalizedEvent];
+      await expect(worker.prepare(unencodable, ['e0'], 1_795_428_000_000)).rejects.toMatchObject({
         code: 'BAD_ARGUMENT',
-        message: expect.stringMatching(/^prepare worker: request not sent: /),
+        message: expect.stringMatching(/^prepare worker: request not sent: .*occurred_at/),
       });
       // Nothing is left pending.
       await Promise.race([
         worker.idle(),
         new Promise((_, reject) => setTimeout(() => reject(new Error('idle() hangs')), 2000)),
       ]);
-      // The subject's key is sent again with its next event (else: "prepare worker has no key").
+      // The subject's key is sent with its next event (else: "prepare worker has no key").
       const { bodies } = await worker.prepare(events, ['e2', 'e3'], 1_795_428_000_000);
       expect(bodies.map((b) => decodeRecord(assembleRecord(null, b)).event_id)).toEqual(['e2', 'e3']);
     });
@@ -297,54 +319,24 @@ describe('prepare worker', () => {
   it('gives a frames-only worker no sealing keys: it refuses to prepare records', async () => {
     const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
     const events = normalize([auditEvent(0)]);
-    const event = events[0]!;
-    const storeId = keys.subjectStoreId(event.tenant_id, event.actor.id);
-    /** Posts a prepare request (with the subject's key) straight to the worker, past the guard. */
-    const rawPrepare = async (preparer: WorkerPreparer): Promise<{ type: string; message?: string }> => {
-      const key = (await keys.subjects.getOrCreateMany([storeId])).get(storeId)!;
-      const worker = (preparer as unknown as { worker: Worker }).worker;
-      const answer = new Promise<{ type: string; message?: string }>((resolve) => {
-        const onMessage = (m: { type: string; id?: number; message?: string }) => {
-          if (m.id !== 1_000_000) return;
-          worker.off('message', onMessage);
-          resolve(m);
-        };
-        worker.on('message', onMessage);
-      });
-      worker.ref();
-      const subjectId = subjectIdOf(event.tenant_id, event.actor.id);
-      worker.postMessage({
-        type: 'prepare',
-        id: 1_000_000,
-        events,
-        eventIds: ['01900000-0000-7000-8000-000000000001'],
-        receivedAt: 1_795_428_123_456,
-        keys: [
-          {
-            subjectId,
-            tenantId: event.tenant_id,
-            actorId: event.actor.id,
-            key: key.exportBytes(),
-            keyTag: key.keyTag,
-          },
-        ],
-        drop: [],
-      });
-      return answer;
-    };
     const both = await WorkerPreparer.start(keys);
     const frames = await WorkerPreparer.start(keys, 'frames');
     try {
-      // The same request: prepared by the full worker, refused by the frames-only one.
-      expect((await rawPrepare(both)).type).toBe('prepared');
-      const refused = await rawPrepare(frames);
-      expect(refused.type).toBe('failed');
-      expect(refused.message).toMatch(/only finishes frames/);
       await expect(frames.prepare(events, ['01900000-0000-7000-8000-000000000002'], 1)).rejects.toMatchObject(
         {
           code: 'FAILED',
+          message: expect.stringMatching(/only finishes frames/),
         },
       );
+      // Past the main-thread guard, the same request (with the subject's key) reaches each worker:
+      // prepared by the full worker, refused by the frames-only one.
+      const ids = ['01900000-0000-7000-8000-000000000001'];
+      expect((await both.prepare(events, ids, 1)).bodies).toHaveLength(1);
+      (frames as unknown as { role: string }).role = 'prepare-and-frames';
+      await expect(frames.prepare(events, ids, 1)).rejects.toMatchObject({
+        code: 'FAILED',
+        message: expect.stringMatching(/^ledger worker: this worker only finishes frames/),
+      });
     } finally {
       await both.close();
       await frames.close();
