@@ -239,6 +239,35 @@ export class Ledger {
    * @throws {LedgerError} `INVALID_EVENT`, `BACKPRESSURE` (with `onFull: 'reject'`), `CLOSED`, `FAILED`.
    */
   async append(events: readonly unknown[], options: AppendOptions = {}): Promise<AppendResult[]> {
+    // Staged in a function of its own: the events, their bodies and ids are garbage once queued,
+    // not kept alive (and copied by every scavenge) while the records become durable.
+    const { results, durable, repeats } = await this.stage(events, options);
+    for (const { positions, done } of durable) {
+      const stored = await done;
+      for (let j = 0; j < positions.length; j++) results[positions[j]!] = stored[j]!;
+    }
+    // In-batch repeats resolve to their first occurrence, marked duplicate.
+    for (const [pos, first] of repeats) {
+      results[pos] = Promise.resolve(results[first]!).then((r) => ({ ...r, status: 'duplicate' as const }));
+    }
+    return repeats.size === 0 && results.every((r) => !(r instanceof Promise))
+      ? (results as AppendResult[])
+      : Promise.all(results);
+  }
+
+  /**
+   * Validates, prepares and queues the events of one {@link Ledger.append}.
+   * @returns the results known so far (duplicates, `accepted`), the durable waits by log with the
+   *   positions they answer, and in-batch repeats (position → first occurrence).
+   */
+  private async stage(
+    events: readonly unknown[],
+    options: AppendOptions,
+  ): Promise<{
+    results: (AppendResult | Promise<AppendResult>)[];
+    durable: { positions: number[]; done: Promise<AppendResult[]> }[];
+    repeats: Map<number, number>;
+  }> {
     if (this.closed) throw new LedgerError('CLOSED', 'ledger is closed');
     const validated = validateBatch(
       events,
@@ -281,7 +310,10 @@ export class Ledger {
     const repeats = new Map<number, number>();
     const results: (AppendResult | Promise<AppendResult>)[] = new Array(normalized.length);
     // Group by log, keep input positions.
-    const perLog = new Map<LogWriter, { records: PreparedRecord[]; keys: string[]; positions: number[] }>();
+    const perLog = new Map<
+      LogWriter,
+      { records: PreparedRecord[]; keys: (string | undefined)[]; positions: number[] }
+    >();
     const batchIds = new Map<string, number>();
     for (let i = 0; i < normalized.length; i++) {
       const event: NormalizedEvent = normalized[i]!;
@@ -339,7 +371,14 @@ export class Ledger {
         perLog.set(writer, group);
       }
       group.records.push(prepared);
-      group.keys.push(idempotencyKey(event.tenant_id, eventId));
+      // A key registered as in flight lets a concurrent append of the same id wait for this one.
+      // An id minted here becomes known to anyone only with its result: with the default wait
+      // that is once durable (and in the window), so it needs no in-flight entry.
+      group.keys.push(
+        clientId !== undefined || options.wait === 'accepted'
+          ? idempotencyKey(event.tenant_id, eventId)
+          : undefined,
+      );
       group.positions.push(i);
     }
     const durable: { positions: number[]; done: Promise<AppendResult[]> }[] = [];
@@ -360,17 +399,7 @@ export class Ledger {
         durable.push({ positions: group.positions, done });
       }
     }
-    for (const { positions, done } of durable) {
-      const stored = await done;
-      for (let j = 0; j < positions.length; j++) results[positions[j]!] = stored[j]!;
-    }
-    // In-batch repeats resolve to their first occurrence, marked duplicate.
-    for (const [pos, first] of repeats) {
-      results[pos] = Promise.resolve(results[first]!).then((r) => ({ ...r, status: 'duplicate' as const }));
-    }
-    return repeats.size === 0 && results.every((r) => !(r instanceof Promise))
-      ? (results as AppendResult[])
-      : Promise.all(results);
+    return { results, durable, repeats };
   }
 
   /**

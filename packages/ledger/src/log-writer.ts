@@ -201,6 +201,11 @@ class PendingAppend {
 
 interface QueueItem {
   readonly prepared: PreparedRecord;
+  /**
+   * The idempotency key registered as in flight (so that a concurrent append of the same id waits
+   * for this one), or `undefined` when none needs to be. Every record enters the window when
+   * durable, either way.
+   */
   readonly idemKey: string | undefined;
   readonly append: PendingAppend;
   /** Position in its call. */
@@ -593,7 +598,8 @@ export class LogWriter {
 
   /**
    * Enqueues prepared records (all or nothing). Resolves once they are accepted, with `durable`: a
-   * promise of their results (in order) that resolves when all of them are durable. With
+   * promise of their results (in order) that resolves when all of them are durable. `idemKeys[i]`
+   * is record i's idempotency key to register as in flight, or `undefined` (see `QueueItem`). With
    * `onFull: 'reject'` a full queue throws `BACKPRESSURE` instead of waiting.
    */
   async enqueue(
@@ -837,19 +843,20 @@ export class LogWriter {
         hexOf.toString('hex', i * HASH_BYTES, (i + 1) * HASH_BYTES),
         'stored',
       );
-      if (item.idemKey !== undefined) {
-        const fps = item.prepared.keyFingerprints;
-        if (fps === undefined) this.idempotency.set(item.idemKey, leafIndex, flatHashes, i * HASH_BYTES);
-        else
-          this.idempotency.setFingerprint(
-            fps,
-            item.prepared.keyFingerprintAt!,
-            leafIndex,
-            flatHashes,
-            i * HASH_BYTES,
-          );
-        this.pendingIdem.delete(item.idemKey);
+      const fps = item.prepared.keyFingerprints;
+      if (fps !== undefined) {
+        this.idempotency.setFingerprint(
+          fps,
+          item.prepared.keyFingerprintAt!,
+          leafIndex,
+          flatHashes,
+          i * HASH_BYTES,
+        );
+      } else {
+        const key = item.idemKey ?? idempotencyKey(item.prepared.tenantId, item.prepared.eventId);
+        this.idempotency.set(key, leafIndex, flatHashes, i * HASH_BYTES);
       }
+      if (item.idemKey !== undefined) this.pendingIdem.delete(item.idemKey);
       item.append.settle(item.index, r);
     }
     this.appended += batch.length;

@@ -138,6 +138,24 @@ describe('ledger', () => {
     await ledger.close();
   });
 
+  it('answers a retry of an id it assigned as a duplicate, while in flight (wait accepted) and once durable', async () => {
+    for (const prepareWorkers of [0, 1] as const) {
+      const ledger = await createLedger({ dir: tempDir(), ...FAST, prepareWorkers });
+      // `accepted` returns the assigned id before the record is durable: a retry with it at once
+      // must find the one in flight, not store a second copy.
+      const [accepted] = await ledger.append([auditEvent(1)], { wait: 'accepted' });
+      expect(accepted!.status).toBe('accepted');
+      const [retry] = await ledger.append([{ ...auditEvent(1), event_id: accepted!.event_id }]);
+      expect(retry).toMatchObject({ status: 'duplicate', event_id: accepted!.event_id });
+      // With the default wait the id is known once durable: a retry then finds it in the window.
+      const [stored] = await ledger.append([auditEvent(2)]);
+      const [again] = await ledger.append([{ ...auditEvent(2), event_id: stored!.event_id }]);
+      expect(again).toMatchObject({ status: 'duplicate', leaf_index: stored!.leaf_index });
+      expect(retry!.leaf_index).toBe(stored!.leaf_index! - 1);
+      await ledger.close();
+    }
+  });
+
   it('answers a repeated client event_id with the original result, also after restart', async () => {
     const dir = tempDir();
     let ledger = await createLedger({ dir, ...FAST });
