@@ -373,9 +373,10 @@ export class Ledger {
       group.records.push(prepared);
       // A key registered as in flight lets a concurrent append of the same id wait for this one.
       // An id minted here becomes known to anyone only with its result: with the default wait
-      // that is once durable (and in the window), so it needs no in-flight entry.
+      // that is once durable (and in the window), so it needs no in-flight entry — and with a
+      // fingerprint from the worker, the window needs no key string either.
       group.keys.push(
-        clientId !== undefined || options.wait === 'accepted'
+        clientId !== undefined || options.wait === 'accepted' || fingerprints === undefined
           ? idempotencyKey(event.tenant_id, eventId)
           : undefined,
       );

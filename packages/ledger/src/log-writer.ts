@@ -202,9 +202,9 @@ class PendingAppend {
 interface QueueItem {
   readonly prepared: PreparedRecord;
   /**
-   * The idempotency key registered as in flight (so that a concurrent append of the same id waits
-   * for this one), or `undefined` when none needs to be. Every record enters the window when
-   * durable, either way.
+   * The idempotency key, registered as in flight (so that a concurrent append of the same id waits
+   * for this one) and entered in the window when durable; or `undefined`: then the record enters
+   * the window only by its prepared fingerprint (`PreparedRecord.keyFingerprints`), if it has one.
    */
   readonly idemKey: string | undefined;
   readonly append: PendingAppend;
@@ -599,7 +599,7 @@ export class LogWriter {
   /**
    * Enqueues prepared records (all or nothing). Resolves once they are accepted, with `durable`: a
    * promise of their results (in order) that resolves when all of them are durable. `idemKeys[i]`
-   * is record i's idempotency key to register as in flight, or `undefined` (see `QueueItem`). With
+   * is record i's idempotency key, or `undefined` (see `QueueItem`). With
    * `onFull: 'reject'` a full queue throws `BACKPRESSURE` instead of waiting.
    */
   async enqueue(
@@ -852,9 +852,8 @@ export class LogWriter {
           flatHashes,
           i * HASH_BYTES,
         );
-      } else {
-        const key = item.idemKey ?? idempotencyKey(item.prepared.tenantId, item.prepared.eventId);
-        this.idempotency.set(key, leafIndex, flatHashes, i * HASH_BYTES);
+      } else if (item.idemKey !== undefined) {
+        this.idempotency.set(item.idemKey, leafIndex, flatHashes, i * HASH_BYTES);
       }
       if (item.idemKey !== undefined) this.pendingIdem.delete(item.idemKey);
       item.append.settle(item.index, r);
