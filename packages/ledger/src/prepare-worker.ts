@@ -166,9 +166,11 @@ class PrepareState {
     const bytes = new Uint8Array(buffer);
     try {
       for (const k of request.keys) {
-        const key = SubjectKey.fromBytes(k.subjectId, k.key, k.keyTag);
-        k.key.fill(0);
-        this.sealers[k.slot] = createFieldSealer(key);
+        try {
+          this.sealers[k.slot] = createFieldSealer(SubjectKey.fromBytes(k.subjectId, k.key, k.keyTag));
+        } finally {
+          k.key.fill(0);
+        }
       }
       const aadOffsets = new Uint32Array(n + 1);
       let personal = personalAt;

@@ -367,6 +367,8 @@ export class WorkerPreparer {
             this.freeSlots.push(added.slot);
           }
           for (const [subjectId, subject] of evicted) this.known.set(subjectId, subject);
+          // The plaintexts and key bytes stayed here: wiped (unless already transferred).
+          for (const buffer of transfer) if (buffer.byteLength > 0) new Uint8Array(buffer).fill(0);
           throw error;
         }
         for (const [, subject] of evicted) this.freeSlots.push(subject.slot);
