@@ -194,14 +194,17 @@ export class WorkerPreparer {
   private nextFrameLog = 0;
   private failure: LedgerError | undefined;
   private closing = false;
+  /** Subjects whose keys the worker holds at most ({@link SEALER_CACHE_ENTRIES}). */
+  private readonly cacheEntries: number;
   /** Rejects {@link WorkerPreparer.start} while it waits for the worker. */
   private onFailure: ((error: LedgerError) => void) | undefined;
 
   private readonly ready: Promise<void>;
 
-  private constructor(keys: LedgerKeys, role: WorkerRole) {
+  private constructor(keys: LedgerKeys, role: WorkerRole, cacheEntries: number) {
     this.keys = keys;
     this.role = role;
+    this.cacheEntries = cacheEntries;
     this.worker = startWorker(role);
     let onReady!: () => void;
     this.ready = new Promise<void>((resolve) => {
@@ -220,10 +223,16 @@ export class WorkerPreparer {
   /**
    * Starts the worker and waits until it listens, so that a worker that cannot start fails here.
    * @param role - see {@link WorkerRole}; a `'frames'` worker rejects {@link WorkerPreparer.prepare}.
+   * @param cacheEntries - subjects whose keys the worker holds at most (tests use a few, to
+   *   exercise eviction and slot reuse).
    * @throws {LedgerError} `FAILED` when the worker does not start.
    */
-  static async start(keys: LedgerKeys, role: WorkerRole = 'prepare-and-frames'): Promise<WorkerPreparer> {
-    const preparer = new WorkerPreparer(keys, role);
+  static async start(
+    keys: LedgerKeys,
+    role: WorkerRole = 'prepare-and-frames',
+    cacheEntries: number = SEALER_CACHE_ENTRIES,
+  ): Promise<WorkerPreparer> {
+    const preparer = new WorkerPreparer(keys, role, cacheEntries);
     const failed = new Promise<never>((_, reject) => {
       preparer.onFailure = reject;
     });
@@ -323,7 +332,7 @@ export class WorkerPreparer {
     const material: SubjectKeyMaterial[] = [];
     const evicted: [string, WorkerSubject][] = [];
     for (const added of fresh.values()) {
-      if (this.known.size >= SEALER_CACHE_ENTRIES) {
+      if (this.known.size >= this.cacheEntries) {
         const oldest = this.known.entries().next().value as [string, WorkerSubject];
         this.known.delete(oldest[0]);
         evicted.push(oldest);

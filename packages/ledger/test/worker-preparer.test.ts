@@ -209,6 +209,57 @@ describe('prepare worker', () => {
     });
   });
 
+  it("seals every record under its own subject's key while a small key cache evicts and reuses slots (property)", async () => {
+    const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
+    // 4 subjects held at most, 10 in play: most requests evict, slots are reused all the time.
+    const worker = await WorkerPreparer.start(keys, 'prepare-and-frames', 4);
+    let next = 0;
+    const opArb = fc.oneof(
+      { weight: 4, arbitrary: fc.array(fc.nat(9), { minLength: 1, maxLength: 7 }) },
+      { weight: 1, arbitrary: fc.nat(9).map((actor) => ({ forget: actor })) },
+    );
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 12 }), async (ops) => {
+          const checks: Promise<void>[] = [];
+          // Requests are not awaited one by one: several are in flight when others evict.
+          for (const op of ops) {
+            if (!Array.isArray(op)) {
+              worker.forget(subjectIdOf('acme', `user-${op.forget}`));
+              continue;
+            }
+            const events = normalize(
+              op.map((actor) =>
+                auditEvent(next++, { tenant_id: 'acme', actor: { id: `user-${actor}`, type: 'user' } }),
+              ),
+            );
+            const ids = events.map(() => `id-${next++}`);
+            checks.push(
+              worker.prepare(events, ids, 1_795_428_000_000).then(async ({ bodies }) => {
+                for (const [i, body] of bodies.entries()) {
+                  const record = decodeRecord(assembleRecord(null, body));
+                  const actorId = events[i]!.actor.id;
+                  const key = await keys.subjects.get(keys.subjectStoreId('acme', actorId));
+                  const opened = createFieldSealer(key!).open(
+                    record.sealed_personal,
+                    personalAad('acme', ids[i]!),
+                  );
+                  expect(decodePersonal(opened).actor_id).toBe(actorId);
+                  expect(record.subject_key_id).toBe(Buffer.from(key!.keyTag).toString('hex'));
+                }
+              }),
+            );
+          }
+          await Promise.all(checks);
+        }),
+        { numRuns: 60 },
+      );
+    } finally {
+      await worker.close();
+      await keys.close();
+    }
+  });
+
   it('sends a forgotten subject key again on its next event', async () => {
     await withWorker(async (worker) => {
       const events = normalize([auditEvent(1)]);
