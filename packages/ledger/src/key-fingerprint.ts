@@ -99,11 +99,9 @@ export class SaltedBatchHasher {
     at = 0,
   ): void {
     this.ensureKeys(n);
-    const keyBytes = offsets[n]! - offsets[0]! - skip * n;
-    if (keyBytes < 0) throw new RangeError('key fingerprint: a key is shorter than the bytes to skip');
-    if (n * SALT_BYTES + keyBytes > this.data.length) {
-      this.data = Buffer.alloc(Math.max(this.data.length * 2, n * SALT_BYTES + keyBytes));
-    }
+    // At most this many bytes (a key shorter than `skip` throws below).
+    const need = n * SALT_BYTES + Math.max(0, offsets[n]! - offsets[0]!);
+    if (need > this.data.length) this.data = Buffer.alloc(Math.max(this.data.length * 2, need));
     const data = this.data;
     let end = 0;
     for (let i = 0; i < n; i++) {
@@ -191,8 +189,7 @@ export class KeyFingerprinter {
    * the same fingerprints, hashed through the SIMD lanes (no buffer per key).
    */
   fingerprintMany(n: number, key: (i: number) => string, out: Uint32Array): void {
-    this.batch ??= new SaltedBatchHasher(this.salt, sha256Many, 'key fingerprint');
-    this.batch.fingerprintMany(n, key, out);
+    this.batched().fingerprintMany(n, key, out);
   }
 
   /**
@@ -206,7 +203,12 @@ export class KeyFingerprinter {
     skip: number,
     out: Uint32Array,
   ): void {
+    this.batched().fingerprintManyBytes(n, src, offsets, skip, out);
+  }
+
+  /** The SIMD-lane hasher under this salt, made at the first batch. */
+  private batched(): SaltedBatchHasher {
     this.batch ??= new SaltedBatchHasher(this.salt, sha256Many, 'key fingerprint');
-    this.batch.fingerprintManyBytes(n, src, offsets, skip, out);
+    return this.batch;
   }
 }

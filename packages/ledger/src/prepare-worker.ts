@@ -27,11 +27,13 @@ import {
 import { CHAIN_BYTES } from './chain-hash';
 import { FrameBufferPool, type FrameJob, finishFrame, LeafHashWindow } from './frame-finish';
 import { FINGERPRINT_BYTES, KeyFingerprinter } from './key-fingerprint';
-import { PERSONAL_AAD_PREFIX, PREPARE_META_WORDS, preparedLayout, sealBodyInPlace } from './record-prep';
+import {
+  PERSONAL_AAD_PREFIX_BYTES,
+  PREPARE_META_WORDS,
+  preparedLayout,
+  sealBodyInPlace,
+} from './record-prep';
 import type { WorkerRole } from './worker-preparer';
-
-/** Bytes before the idempotency key in a personal AAD. */
-const AAD_PREFIX_BYTES = Buffer.byteLength(PERSONAL_AAD_PREFIX, 'utf8');
 
 /** Key material of a subject the worker has not seen yet. */
 export interface SubjectKeyMaterial {
@@ -229,12 +231,12 @@ class PrepareState {
     });
     // Usually one retention class per append: all its keys in one batch through the SIMD lanes.
     if (fingerprinters.length === 1) {
-      fingerprinters[0]!.fingerprintManyBytes(n, bytes, aadOffsets, AAD_PREFIX_BYTES, out);
+      fingerprinters[0]!.fingerprintManyBytes(n, bytes, aadOffsets, PERSONAL_AAD_PREFIX_BYTES, out);
       return;
     }
     const words = FINGERPRINT_BYTES / 4;
     for (let i = 0; i < n; i++) {
-      const key = bytes.subarray(aadOffsets[i]! + AAD_PREFIX_BYTES, aadOffsets[i + 1]!);
+      const key = bytes.subarray(aadOffsets[i]! + PERSONAL_AAD_PREFIX_BYTES, aadOffsets[i + 1]!);
       fingerprinters[meta[i * PREPARE_META_WORDS + 3]!]!.fingerprintBytes(key, out, i * words);
     }
   }

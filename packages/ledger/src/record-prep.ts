@@ -43,14 +43,32 @@ export function entityKeyOf(tenantId: string, resourceType: string, resourceId: 
 }
 
 /** What every personal blob's additional data starts with (see {@link personalAad}). */
-export const PERSONAL_AAD_PREFIX = 'sealog/personal/v1\u0000';
+const AAD_PREFIX = Buffer.from('sealog/personal/v1\u0000', 'utf8');
+/** Bytes of a personal AAD before its idempotency key (see {@link personalAad}). */
+export const PERSONAL_AAD_PREFIX_BYTES: number = AAD_PREFIX.length;
 
 /**
- * Additional data binding a sealed personal blob to its record: {@link PERSONAL_AAD_PREFIX}, then
+ * Additional data binding a sealed personal blob to its record: `sealog/personal/v1 "\0"`, then
  * the idempotency key `tenant_id "\0" event_id` (key-fingerprint.ts).
  */
 export function personalAad(tenantId: string, eventId: string): Uint8Array {
-  return Buffer.from(`${PERSONAL_AAD_PREFIX}${tenantId}\u0000${eventId}`, 'utf8');
+  const out = Buffer.allocUnsafe(personalAadLength(tenantId, eventId));
+  writePersonalAad(out, 0, tenantId, eventId);
+  return out;
+}
+
+/** Bytes of {@link personalAad}`(tenantId, eventId)`. */
+export function personalAadLength(tenantId: string, eventId: string): number {
+  return AAD_PREFIX.length + Buffer.byteLength(tenantId, 'utf8') + 1 + Buffer.byteLength(eventId, 'utf8');
+}
+
+/** Writes {@link personalAad}`(tenantId, eventId)` into `out` at `at`; returns where it ends. */
+export function writePersonalAad(out: Buffer, at: number, tenantId: string, eventId: string): number {
+  out.set(AAD_PREFIX, at);
+  let end = at + AAD_PREFIX.length;
+  end += out.write(tenantId, end, 'utf8');
+  out[end++] = 0;
+  return end + out.write(eventId, end, 'utf8');
 }
 
 /** A record body ready for sequencing. */

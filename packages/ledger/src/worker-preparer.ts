@@ -28,11 +28,12 @@ import type {
 } from './prepare-worker';
 import {
   encodeUnsealedBody,
-  PERSONAL_AAD_PREFIX,
   PREPARE_META_WORDS,
+  personalAadLength,
   preparedLayout,
   SEALER_CACHE_ENTRIES,
   subjectIdOf,
+  writePersonalAad,
 } from './record-prep';
 
 type Answer = Exclude<PrepareResponse, { type: 'ready' | 'failed' }>;
@@ -61,8 +62,6 @@ interface EncodedRequest {
   /** The distinct retention classes, indexed by the events' class words. */
   readonly classes: string[];
 }
-
-const AAD_PREFIX = Buffer.from(PERSONAL_AAD_PREFIX, 'utf8');
 
 function hexOf(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
@@ -103,11 +102,7 @@ function encodeRequest(
     personals[i] = personal;
     bodyBytes += body.length;
     personalBytes += personal.length;
-    aadBytes +=
-      AAD_PREFIX.length +
-      Buffer.byteLength(event.tenant_id, 'utf8') +
-      1 +
-      Buffer.byteLength(eventIds[i]!, 'utf8');
+    aadBytes += personalAadLength(event.tenant_id, eventIds[i]!);
     let c = classes.indexOf(event.retention_class);
     if (c < 0) c = classes.push(event.retention_class) - 1;
     classOf[i] = c;
@@ -130,11 +125,7 @@ function encodeRequest(
     personal += p.length;
     p.fill(0);
     const aadStart = aad;
-    bytes.set(AAD_PREFIX, aad);
-    aad += AAD_PREFIX.length;
-    aad += bytes.write(events[i]!.tenant_id, aad, 'utf8');
-    bytes[aad++] = 0;
-    aad += bytes.write(eventIds[i]!, aad, 'utf8');
+    aad = writePersonalAad(bytes, aad, events[i]!.tenant_id, eventIds[i]!);
     const m = i * PREPARE_META_WORDS;
     meta[m + 1] = p.length;
     meta[m + 2] = aad - aadStart;
