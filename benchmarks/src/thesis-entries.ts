@@ -16,7 +16,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { encodeRecordBody, type RecordBody } from '@sealog/codec';
-import type { PreparedRecord } from '@sealog/ledger';
+import { type PreparedRecord, type PreparedRecords, preparedColumns } from '@sealog/ledger';
 
 /** Payload kinds of the thesis benchmark. */
 export type ThesisPayload = 'mixed' | 'thesis';
@@ -63,7 +63,8 @@ export interface EntryPool {
   /** Payload bytes per entry. */
   readonly entryBytes: number;
   readonly payloads: readonly Buffer[];
-  readonly records: readonly PreparedRecord[];
+  /** The same payloads as records, in columns (one buffer for all bodies). */
+  readonly records: PreparedRecords;
 }
 
 /** Generates `size` entries of `entryBytes` bytes. */
@@ -107,5 +108,5 @@ export function createEntryPool(
       body: encodeRecordBody(body),
     };
   }
-  return { kind, entryBytes, payloads, records };
+  return { kind, entryBytes, payloads, records: preparedColumns(records) };
 }

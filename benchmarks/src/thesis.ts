@@ -3,7 +3,7 @@
  *
  * Ledger run: P async producer loops, each with its own queue lane, submit the entries of the
  * pool in producer batches (default 4096) straight to the log writers
- * (`ledger.log(id).enqueue(PreparedRecord[], keys, { producer })`); entry `i` goes to writer
+ * (`ledger.log(id).enqueue(PreparedRecords, keys, { producer })`); entry `i` goes to writer
  * `i mod W`. Each writer is its own log (one sequencer each) and runs the durable pipeline:
  * bounded queue → batch (default 2048) → leaf hash + Merkle root → snappy → AES-256-GCM → chain
  * hash → segment append → fdatasync (group commit) → tree append → promise resolved. What is
@@ -21,7 +21,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createLedger, type LogWriter, type PreparedRecord } from '@sealog/ledger';
+import { createLedger, type LogWriter, type PreparedRecords } from '@sealog/ledger';
 import { Packr } from 'msgpackr';
 import { compressSync } from 'snappy';
 import {
@@ -100,6 +100,24 @@ export interface BaselineResult {
 
 const NO_KEYS: readonly undefined[] = [];
 
+/** Pool records `picked` as the columns of one call (bodies stay in the pool's buffer). */
+function poolRecords(pool: PreparedRecords, picked: readonly number[]): PreparedRecords {
+  const n = picked.length;
+  const eventIds: string[] = new Array(n);
+  const entityKeys: string[] = new Array(n);
+  const occurredAt = new Float64Array(n);
+  const bodyAt = new Uint32Array(2 * n);
+  for (let j = 0; j < n; j++) {
+    const k = picked[j]!;
+    eventIds[j] = pool.eventIds[k]!;
+    entityKeys[j] = pool.entityKeys[k]!;
+    occurredAt[j] = pool.occurredAt[k]!;
+    bodyAt[2 * j] = pool.bodyAt[2 * k]!;
+    bodyAt[2 * j + 1] = pool.bodyAt[2 * k + 1]!;
+  }
+  return { count: n, eventIds, entityKeys, occurredAt, bytes: pool.bytes, bodyAt };
+}
+
 /**
  * Runs the thesis workload through a fresh ledger in a temporary directory (removed afterwards).
  *
@@ -144,29 +162,30 @@ export async function runThesis(options: ThesisOptions): Promise<ThesisResult> {
       failure ??= error;
       finish();
     };
-    const poolSize = pool.records.length;
+    const poolSize = pool.records.count;
 
     const produce = async (p: number): Promise<void> => {
       const lane = `p${p}`;
       // Producer p owns the global entry indexes p, p + P, p + 2P, … (all producers finish together).
-      const perWriter: PreparedRecord[][] = Array.from({ length: writers }, () => []);
+      const perWriter: number[][] = Array.from({ length: writers }, () => []);
       let i = p;
       while (i < entries && failure === undefined) {
         for (const list of perWriter) list.length = 0;
         for (let n = 0; n < producerBatch && i < entries; n++, i += producers) {
-          perWriter[i % writers]!.push(pool.records[i % poolSize]!);
+          perWriter[i % writers]!.push(i % poolSize);
         }
         for (let w = 0; w < writers; w++) {
-          const records = perWriter[w]!;
-          if (records.length === 0) continue;
+          const picked = perWriter[w]!;
+          if (picked.length === 0) continue;
+          const records = poolRecords(pool.records, picked);
           const t0 = performance.now();
-          const count = records.length;
+          const count = records.count;
           const done = (): void => {
             const latency = performance.now() - t0;
             for (let k = 0; k < count; k++) latencies[completed++] = latency;
             if (completed === entries) finish();
           };
-          const { durable } = await logs[w]!.enqueue(records.slice(), NO_KEYS, { producer: lane });
+          const { durable } = await logs[w]!.enqueue(records, NO_KEYS, { producer: lane });
           durable.then(done, onFail);
         }
       }

@@ -26,7 +26,15 @@ export {
   logIdBytes,
   type ReadRecord,
 } from './log-writer';
-export { entityKeyOf, type PreparedRecord, personalAad, RecordPreparer, subjectIdOf } from './record-prep';
+export {
+  entityKeyOf,
+  type PreparedRecord,
+  type PreparedRecords,
+  personalAad,
+  preparedColumns,
+  RecordPreparer,
+  subjectIdOf,
+} from './record-prep';
 export {
   ERASED,
   PersonalReader,

@@ -16,9 +16,15 @@ import { MAX_IDEMPOTENCY_WINDOW } from './idempotency-window';
 import { idempotencyKey } from './key-fingerprint';
 import { LedgerKeys, subjectStoreIdOfToken } from './ledger-keys';
 import { type AppendResult, LogWriter, type LogWriterOptions, type ReadRecord } from './log-writer';
-import { entityKeyOf, type PreparedRecord, RecordPreparer, subjectIdOf } from './record-prep';
+import {
+  entityKeyOf,
+  type PreparedRecord,
+  type PreparedRecords,
+  RecordPreparer,
+  subjectIdOf,
+} from './record-prep';
 import { PersonalReader, type PersonalView, renderRecordView } from './record-view';
-import { WorkerPreparer } from './worker-preparer';
+import { type PreparedBodies, WorkerPreparer } from './worker-preparer';
 
 /** One log of the ledger. */
 export interface LogConfig {
@@ -293,8 +299,7 @@ export class Ledger {
     const normalized = validated.events;
     let receivedAt: number;
     let eventIds: string[] | undefined;
-    let bodies: Uint8Array[] | undefined;
-    let fingerprints: Uint32Array | undefined;
+    let prepared: PreparedBodies | undefined;
     if (this.worker === undefined) {
       await this.preparer.loadSubjects(normalized);
       receivedAt = this.now();
@@ -304,15 +309,16 @@ export class Ledger {
       receivedAt = this.now();
       eventIds = new Array(normalized.length);
       for (let i = 0; i < normalized.length; i++) eventIds[i] = normalized[i]!.event_id ?? newEventId();
-      ({ bodies, fingerprints } = await this.worker.prepare(normalized, eventIds, receivedAt));
+      prepared = await this.worker.prepare(normalized, eventIds, receivedAt);
     }
+    const fingerprints = prepared?.fingerprints;
     /** Position of a repeated client id in this batch → position of its first occurrence. */
     const repeats = new Map<number, number>();
     const results: (AppendResult | Promise<AppendResult>)[] = new Array(normalized.length);
     // Group by log, keep input positions.
     const perLog = new Map<
       LogWriter,
-      { records: PreparedRecord[]; keys: (string | undefined)[]; positions: number[] }
+      { records: PreparedRecord[]; ids: string[]; keys: (string | undefined)[]; positions: number[] }
     >();
     const batchIds = new Map<string, number>();
     for (let i = 0; i < normalized.length; i++) {
@@ -341,36 +347,14 @@ export class Ledger {
         }
         batchIds.set(key, i);
       }
-      let prepared: PreparedRecord;
-      if (bodies === undefined) {
-        prepared = this.preparer.prepare(event, clientId ?? newEventId(), receivedAt);
-      } else {
-        prepared =
-          fingerprints === undefined
-            ? {
-                eventId: eventIds![i]!,
-                tenantId: event.tenant_id,
-                entityKey: entityKeyOf(event.tenant_id, event.resource.type, event.resource.id),
-                occurredAt: event.occurred_at,
-                body: bodies[i]!,
-              }
-            : {
-                eventId: eventIds![i]!,
-                tenantId: event.tenant_id,
-                entityKey: entityKeyOf(event.tenant_id, event.resource.type, event.resource.id),
-                occurredAt: event.occurred_at,
-                body: bodies[i]!,
-                keyFingerprints: fingerprints,
-                keyFingerprintAt: i * 4,
-              };
-      }
-      const eventId = prepared.eventId;
+      const eventId = eventIds === undefined ? (clientId ?? newEventId()) : eventIds[i]!;
       let group = perLog.get(writer);
       if (group === undefined) {
-        group = { records: [], keys: [], positions: [] };
+        group = { records: [], ids: [], keys: [], positions: [] };
         perLog.set(writer, group);
       }
-      group.records.push(prepared);
+      if (prepared === undefined) group.records.push(this.preparer.prepare(event, eventId, receivedAt));
+      group.ids.push(eventId);
       // A key registered as in flight lets a concurrent append of the same id wait for this one.
       // An id minted here becomes known to anyone only with its result: with the default wait
       // that is once durable (and in the window), so it needs no in-flight entry — and with a
@@ -384,14 +368,16 @@ export class Ledger {
     }
     const durable: { positions: number[]; done: Promise<AppendResult[]> }[] = [];
     for (const [writer, group] of perLog) {
-      const { durable: done } = await writer.enqueue(group.records, group.keys, {
+      const records =
+        prepared === undefined ? group.records : columnsOf(prepared, normalized, group.ids, group.positions);
+      const { durable: done } = await writer.enqueue(records, group.keys, {
         ...(options.producer === undefined ? {} : { producer: options.producer }),
         ...(options.onFull === undefined ? {} : { onFull: options.onFull }),
       });
       if (options.wait === 'accepted') {
         for (let j = 0; j < group.positions.length; j++) {
           results[group.positions[j]!] = {
-            event_id: group.records[j]!.eventId,
+            event_id: group.ids[j]!,
             status: 'accepted',
             log_id: writer.logId,
           };
@@ -522,4 +508,40 @@ export class Ledger {
       this.unlock();
     }
   }
+}
+
+/**
+ * The records of one log in an append prepared by the worker, as columns over the worker's
+ * answer (event i of the append at `positions[j]` is record j; `ids` are the records' event ids).
+ */
+function columnsOf(
+  prepared: PreparedBodies,
+  events: readonly NormalizedEvent[],
+  ids: string[],
+  positions: readonly number[],
+): PreparedRecords {
+  const n = positions.length;
+  const entityKeys: string[] = new Array(n);
+  const occurredAt = new Float64Array(n);
+  const bodyAt = new Uint32Array(2 * n);
+  const offsets = prepared.offsets;
+  for (let j = 0; j < n; j++) {
+    const i = positions[j]!;
+    const event = events[i]!;
+    entityKeys[j] = entityKeyOf(event.tenant_id, event.resource.type, event.resource.id);
+    occurredAt[j] = event.occurred_at;
+    bodyAt[2 * j] = offsets[i]!;
+    bodyAt[2 * j + 1] = offsets[i + 1]!;
+  }
+  const all = prepared.fingerprints;
+  if (all === undefined)
+    return { count: n, eventIds: ids, entityKeys, occurredAt, bytes: prepared.bytes, bodyAt };
+  let keyFingerprints = all;
+  if (n !== events.length) {
+    // Not every event of the append is a record of this log: record j's fingerprint moves to 4j.
+    keyFingerprints = new Uint32Array(4 * n);
+    for (let j = 0; j < n; j++)
+      keyFingerprints.set(all.subarray(4 * positions[j]!, 4 * positions[j]! + 4), 4 * j);
+  }
+  return { count: n, eventIds: ids, entityKeys, occurredAt, bytes: prepared.bytes, bodyAt, keyFingerprints };
 }

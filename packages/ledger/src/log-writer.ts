@@ -52,9 +52,9 @@ import { type FrameFinisher, InThreadFinisher } from './frame-finish';
 import { openStoredFrame, scratchFor } from './frame-reader';
 import { DEFAULT_IDEMPOTENCY_WINDOW, IdempotencyWindow } from './idempotency-window';
 import { KeyTable } from './inflight-tables';
-import { idempotencyKey } from './key-fingerprint';
+import { FINGERPRINT_BYTES, idempotencyKey } from './key-fingerprint';
 import { type CachedLeaf, copyLeaf, copyLeafHash, ReadCache, RecentFrames } from './read-cache';
-import { entityKeyOf, type PreparedRecord } from './record-prep';
+import { entityKeyOf, type PreparedRecord, type PreparedRecords, preparedColumns } from './record-prep';
 import {
   encodeSnapshotSliced,
   type FingerprintCursor,
@@ -169,13 +169,24 @@ export interface ReadRecord {
  * failure.
  */
 class PendingAppend {
+  readonly records: PreparedRecords;
+  /**
+   * Per record: its idempotency key, registered as in flight (so that a concurrent append of the
+   * same id waits for this one) and entered in the window when durable; or `undefined`: then the
+   * record enters the window only by its prepared fingerprint
+   * (`PreparedRecords.keyFingerprints`), if it has one.
+   */
+  readonly idemKeys: readonly (string | undefined)[];
   readonly results: AppendResult[];
   readonly promise: Promise<AppendResult[]>;
   remaining: number;
   private resolveAll!: (results: AppendResult[]) => void;
   private rejectAll!: (error: Error) => void;
 
-  constructor(count: number) {
+  constructor(records: PreparedRecords, idemKeys: readonly (string | undefined)[]) {
+    const count = records.count;
+    this.records = records;
+    this.idemKeys = idemKeys;
     this.results = new Array(count);
     this.remaining = count;
     this.promise = new Promise<AppendResult[]>((resolve, reject) => {
@@ -199,17 +210,16 @@ class PendingAppend {
   }
 }
 
+/** A record in the queue: its call and its position there (two words: see `PreparedRecords`). */
 interface QueueItem {
-  readonly prepared: PreparedRecord;
-  /**
-   * The idempotency key, registered as in flight (so that a concurrent append of the same id waits
-   * for this one) and entered in the window when durable; or `undefined`: then the record enters
-   * the window only by its prepared fingerprint (`PreparedRecord.keyFingerprints`), if it has one.
-   */
-  readonly idemKey: string | undefined;
   readonly append: PendingAppend;
-  /** Position in its call. */
   readonly index: number;
+}
+
+/** Record `item`'s body length. */
+function bodyLength(item: QueueItem): number {
+  const at = item.append.records.bodyAt;
+  return at[2 * item.index + 1]! - at[2 * item.index]!;
 }
 
 interface InflightFrame {
@@ -372,7 +382,7 @@ export class LogWriter {
     this.queue = createBatchQueue<QueueItem>({
       maxItems: o.queueMaxRecords ?? 65_536,
       maxBytes: o.queueMaxBytes ?? 64 * 1024 * 1024,
-      sizeOf: (item) => item.prepared.body.length,
+      sizeOf: bodyLength,
     });
   }
 
@@ -597,28 +607,31 @@ export class LogWriter {
   }
 
   /**
-   * Enqueues prepared records (all or nothing). Resolves once they are accepted, with `durable`: a
-   * promise of their results (in order) that resolves when all of them are durable. `idemKeys[i]`
-   * is record i's idempotency key, or `undefined` (see `QueueItem`). With
-   * `onFull: 'reject'` a full queue throws `BACKPRESSURE` instead of waiting.
+   * Enqueues prepared records (all or nothing), as columns or one object per record (copied into
+   * columns). Resolves once they are accepted, with `durable`: a promise of their results (in
+   * order) that resolves when all of them are durable. `idemKeys[i]` is record i's idempotency
+   * key, or `undefined` (see `PendingAppend.idemKeys`); an empty `idemKeys` means none has one.
+   * With `onFull: 'reject'` a full queue throws `BACKPRESSURE` instead of waiting.
+   * @throws {LedgerError} `BAD_ARGUMENT` when `idemKeys` is neither empty nor one per record, or a
+   *   record's body lies outside `bytes`; `BACKPRESSURE`, `CLOSED`, `FAILED`.
    */
   async enqueue(
-    records: readonly PreparedRecord[],
+    records: PreparedRecords | readonly PreparedRecord[],
     idemKeys: readonly (string | undefined)[],
     options: { producer?: string; onFull?: 'wait' | 'reject'; signal?: AbortSignal } = {},
   ): Promise<{ durable: Promise<AppendResult[]> }> {
     if (this.failure !== undefined) throw this.failedError();
     if (this.closed) throw new LedgerError('CLOSED', `log ${this.logId} is closed`);
-    const append = new PendingAppend(records.length);
-    const items: QueueItem[] = new Array(records.length);
-    for (let i = 0; i < records.length; i++) {
-      items[i] = { prepared: records[i]!, idemKey: idemKeys[i], append, index: i };
-    }
+    const columns = isColumns(records) ? records : preparedColumns(records);
+    checkColumns(columns, idemKeys.length);
+    const append = new PendingAppend(columns, idemKeys);
+    const items: QueueItem[] = new Array(columns.count);
+    for (let i = 0; i < items.length; i++) items[i] = { append, index: i };
     const lane = this.lane(options.producer ?? 'default');
     // Register idempotency keys before any await: a concurrent append of the same id must see
     // this one in flight (and wait for its result) instead of storing a second copy.
     for (let i = 0; i < items.length; i++) {
-      const key = items[i]!.idemKey;
+      const key = idemKeys[i];
       if (key !== undefined) this.pendingIdem.set(key, items[i]!);
     }
     try {
@@ -640,7 +653,7 @@ export class LogWriter {
               cause: error,
             });
       for (let i = 0; i < items.length; i++) {
-        const key = items[i]!.idemKey;
+        const key = idemKeys[i];
         if (key !== undefined && this.pendingIdem.get(key) === items[i]) this.pendingIdem.delete(key);
       }
       append.fail(err);
@@ -703,7 +716,7 @@ export class LogWriter {
     const count = batch.length;
     const firstLeaf = this.nextLeaf;
     let bound = 0;
-    for (let i = 0; i < count; i++) bound += maxAssembledRecordLength(batch[i]!.prepared.body.length);
+    for (let i = 0; i < count; i++) bound += maxAssembledRecordLength(bodyLength(batch[i]!));
     // Leaves are assembled straight into the batch body, once; the finisher hashes them.
     const body = new BatchBodyBuilder(count, bound, this.reusableBody(count, bound));
     const patches: number[] = [];
@@ -717,9 +730,13 @@ export class LogWriter {
     // the one saturated appends wait for; hashed there, they ran at 0.94x in 7 alternated pairs).
     if (this.entityWords.length < count * 4) this.entityWords = new Uint32Array(count * 8);
     const words = this.entityWords;
-    heads.fingerprintMany(count, (i) => batch[i]!.prepared.entityKey, words);
+    heads.fingerprintMany(count, (i) => batch[i]!.append.records.entityKeys[batch[i]!.index]!, words);
     for (let i = 0; i < count; i++) {
-      const p = batch[i]!.prepared;
+      const item = batch[i]!;
+      const records = item.append.records;
+      const at = 2 * item.index;
+      const bodyStart = records.bodyAt[at]!;
+      const bodyEnd = records.bodyAt[at + 1]!;
       let slot = heads.slotOf(words, i * 4);
       let prev: EntityLink | null = null;
       let pendingLeaf = -1;
@@ -740,16 +757,18 @@ export class LogWriter {
           pendingLeaf = leafIndex;
         }
       }
-      const length = assembleRecord(prev, p.body, body.bytes, body.nextOffset).length;
+      const recordBody = records.bytes.subarray(bodyStart, bodyEnd);
+      const length = assembleRecord(prev, recordBody, body.bytes, body.nextOffset).length;
       body.commit(length);
       if (pendingLeaf >= 0) {
         // The link's hash bytes end where the body starts.
-        patches.push(body.offsets[i + 1]! - p.body.length - HASH_BYTES, pendingLeaf);
+        patches.push(body.offsets[i + 1]! - (bodyEnd - bodyStart) - HASH_BYTES, pendingLeaf);
       }
       heads.setLeafIndex(slot, firstLeaf + i);
       slots[i] = slot;
-      if (p.occurredAt < minT) minT = p.occurredAt;
-      if (p.occurredAt > maxT) maxT = p.occurredAt;
+      const occurredAt = records.occurredAt[item.index]!;
+      if (occurredAt < minT) minT = occurredAt;
+      if (occurredAt > maxT) maxT = occurredAt;
     }
     const plain = body.finish();
     const plainBytes = plain.length;
@@ -836,27 +855,24 @@ export class LogWriter {
     const hexOf = Buffer.from(flatHashes.buffer, flatHashes.byteOffset, flatHashes.length);
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i]!;
+      const append = item.append;
+      const j = item.index;
       const leafIndex = firstLeaf + i;
       const r = this.result(
-        item.prepared.eventId,
+        append.records.eventIds[j]!,
         leafIndex,
         hexOf.toString('hex', i * HASH_BYTES, (i + 1) * HASH_BYTES),
         'stored',
       );
-      const fps = item.prepared.keyFingerprints;
+      const fps = append.records.keyFingerprints;
+      const idemKey = append.idemKeys[j];
       if (fps !== undefined) {
-        this.idempotency.setFingerprint(
-          fps,
-          item.prepared.keyFingerprintAt!,
-          leafIndex,
-          flatHashes,
-          i * HASH_BYTES,
-        );
-      } else if (item.idemKey !== undefined) {
-        this.idempotency.set(item.idemKey, leafIndex, flatHashes, i * HASH_BYTES);
+        this.idempotency.setFingerprint(fps, FINGERPRINT_WORDS * j, leafIndex, flatHashes, i * HASH_BYTES);
+      } else if (idemKey !== undefined) {
+        this.idempotency.set(idemKey, leafIndex, flatHashes, i * HASH_BYTES);
       }
-      if (item.idemKey !== undefined) this.pendingIdem.delete(item.idemKey);
-      item.append.settle(item.index, r);
+      if (idemKey !== undefined) this.pendingIdem.delete(idemKey);
+      append.settle(j, r);
     }
     this.appended += batch.length;
     await grown;
@@ -1280,4 +1296,32 @@ export function logIdBytes(logId: string): Uint8Array {
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
+}
+
+/** Words of one key fingerprint in `PreparedRecords.keyFingerprints`. */
+const FINGERPRINT_WORDS = FINGERPRINT_BYTES / 4;
+
+function isColumns(records: PreparedRecords | readonly PreparedRecord[]): records is PreparedRecords {
+  return !Array.isArray(records);
+}
+
+/** @throws {LedgerError} `BAD_ARGUMENT` for columns that do not describe `keys` records. */
+function checkColumns(records: PreparedRecords, keys: number): void {
+  const n = records.count;
+  const bad = (why: string): LedgerError => new LedgerError('BAD_ARGUMENT', `enqueue: ${why}`);
+  if (keys !== n && keys !== 0) throw bad(`${n} records but ${keys} idempotency keys`);
+  if (records.eventIds.length < n || records.entityKeys.length < n || records.occurredAt.length < n) {
+    throw bad('fewer event ids, entity keys or times than records');
+  }
+  if (records.bodyAt.length < 2 * n) throw bad('fewer body positions than records');
+  if (records.keyFingerprints !== undefined && records.keyFingerprints.length < FINGERPRINT_WORDS * n) {
+    throw bad('fewer key fingerprints than records');
+  }
+  const size = records.bytes.length;
+  for (let i = 0; i < 2 * n; i += 2) {
+    const start = records.bodyAt[i]!;
+    const end = records.bodyAt[i + 1]!;
+    if (start > end || end > size)
+      throw bad(`record ${i / 2}'s body [${start}, ${end}) is outside bytes (${size})`);
+  }
 }

@@ -88,6 +88,71 @@ export interface PreparedRecord {
 }
 
 /**
+ * The records of one `LogWriter.enqueue` call, column by column. A record waits in the queue and
+ * in its frame until durable (~0.1 s when saturated), and every scavenge copies what waits: as
+ * columns, a call's records are a handful of objects instead of five or so per record
+ * (`PreparedRecord`, its boxed `occurredAt`, its body view, its queue entry…).
+ */
+export interface PreparedRecords {
+  readonly count: number;
+  readonly eventIds: readonly string[];
+  readonly entityKeys: readonly string[];
+  readonly occurredAt: Float64Array;
+  /** Record i's body is `bytes[bodyAt[2i] … bodyAt[2i + 1])`. */
+  readonly bytes: Uint8Array;
+  readonly bodyAt: Uint32Array;
+  /**
+   * When prepared in the worker: record i's idempotency-key fingerprint (see
+   * {@link PreparedRecord.keyFingerprints}) at words `4i … 4i + 3`. Otherwise the writer computes it.
+   */
+  readonly keyFingerprints?: Uint32Array;
+}
+
+/** Words of one key fingerprint. */
+const FINGERPRINT_WORDS = FINGERPRINT_BYTES / 4;
+
+/**
+ * Records as columns (bodies copied into one buffer).
+ * @throws {LedgerError} `BAD_ARGUMENT` when some records carry key fingerprints and others not.
+ */
+export function preparedColumns(records: readonly PreparedRecord[]): PreparedRecords {
+  const n = records.length;
+  let bytes = 0;
+  let fingerprinted = 0;
+  for (const r of records) {
+    bytes += r.body.length;
+    if (r.keyFingerprints !== undefined) fingerprinted++;
+  }
+  if (fingerprinted !== 0 && fingerprinted !== n) {
+    throw new LedgerError('BAD_ARGUMENT', 'either every record carries a key fingerprint or none');
+  }
+  const eventIds: string[] = new Array(n);
+  const entityKeys: string[] = new Array(n);
+  const occurredAt = new Float64Array(n);
+  const out = new Uint8Array(bytes);
+  const bodyAt = new Uint32Array(2 * n);
+  const fingerprints = fingerprinted === 0 ? undefined : new Uint32Array(FINGERPRINT_WORDS * n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    eventIds[i] = r.eventId;
+    entityKeys[i] = r.entityKey;
+    occurredAt[i] = r.occurredAt;
+    out.set(r.body, at);
+    bodyAt[2 * i] = at;
+    at += r.body.length;
+    bodyAt[2 * i + 1] = at;
+    if (fingerprints !== undefined) {
+      const from = r.keyFingerprintAt!;
+      fingerprints.set(r.keyFingerprints!.subarray(from, from + FINGERPRINT_WORDS), FINGERPRINT_WORDS * i);
+    }
+  }
+  return fingerprints === undefined
+    ? { count: n, eventIds, entityKeys, occurredAt, bytes: out, bodyAt }
+    : { count: n, eventIds, entityKeys, occurredAt, bytes: out, bodyAt, keyFingerprints: fingerprints };
+}
+
+/**
  * Words per event in a prepare request (prepare-worker.ts, `PrepareRequest`): the subject's slot in
  * the worker, the personal blob's length, its AAD's length, the index of its retention class.
  */

@@ -255,8 +255,8 @@ export class WorkerPreparer {
    * here with a zeroed place for each sealed personal blob, and has the worker seal the blobs into
    * those places (and fingerprint the idempotency keys). Events travel as one transferred buffer,
    * not as cloned objects (the structured clone cost both threads more than the encoding).
-   * @returns one body per event, views of one buffer, in input order; and once salts were given
-   * (see {@link WorkerPreparer.useSalts}) the events' key fingerprints, four words each.
+   * @returns the bodies in one buffer, in input order (see {@link PreparedBodies}); and once
+   * salts were given (see {@link WorkerPreparer.useSalts}) the events' key fingerprints.
    * @throws {LedgerError} `BAD_ARGUMENT` when an event cannot be encoded (nothing is sent);
    *   `FAILED` when the worker crashed or failed the request; `CLOSED`.
    */
@@ -264,7 +264,7 @@ export class WorkerPreparer {
     events: readonly NormalizedEvent[],
     eventIds: readonly string[],
     receivedAt: number,
-  ): Promise<{ bodies: Uint8Array[]; fingerprints: Uint32Array | undefined }> {
+  ): Promise<PreparedBodies> {
     this.check();
     if (this.role === 'frames') {
       throw new LedgerError(
@@ -516,20 +516,26 @@ export class WorkerPreparer {
   }
 }
 
-/** The record bodies (views) and key fingerprints of a `prepared` answer's buffer. */
-function readPrepared(answer: Extract<PrepareAnswer, { type: 'prepared' }>): {
-  bodies: Uint8Array[];
-  fingerprints: Uint32Array | undefined;
-} {
+/**
+ * What {@link WorkerPreparer.prepare} returns: record body i is `bytes[offsets[i] … offsets[i + 1])`
+ * (one buffer for all, no view per body: see `PreparedRecords`); `fingerprints`, when salted:
+ * event i's idempotency-key fingerprint at words `4i … 4i + 3`.
+ */
+export interface PreparedBodies {
+  readonly bytes: Uint8Array;
+  readonly offsets: Uint32Array;
+  readonly fingerprints: Uint32Array | undefined;
+}
+
+/** The record bodies and key fingerprints of a `prepared` answer's buffer. */
+function readPrepared(answer: Extract<PrepareAnswer, { type: 'prepared' }>): PreparedBodies {
   const { buffer, count: n } = answer;
   const { fingerprintsAt, bodiesAt } = preparedLayout(n, answer.fingerprinted);
+  // The offsets are relative to the bodies: made absolute in place (the buffer is ours now).
   const offsets = new Uint32Array(buffer, 0, n + 1);
+  for (let i = 0; i <= n; i++) offsets[i] = offsets[i]! + bodiesAt;
   const fingerprints = answer.fingerprinted
     ? new Uint32Array(buffer, fingerprintsAt, (FINGERPRINT_BYTES / 4) * n)
     : undefined;
-  const bodies: Uint8Array[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    bodies[i] = new Uint8Array(buffer, bodiesAt + offsets[i]!, offsets[i + 1]! - offsets[i]!);
-  }
-  return { bodies, fingerprints };
+  return { bytes: new Uint8Array(buffer), offsets, fingerprints };
 }

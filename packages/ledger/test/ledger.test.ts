@@ -464,6 +464,24 @@ describe('ledger', () => {
     }
   });
 
+  it('finds the repeats of an append split across logs by the fingerprints the worker made', async () => {
+    const dir = tempDir();
+    const logs = [{ id: 'default' }, { id: 'long', retentionClasses: ['long'] }];
+    const classes = ['long', 'default', 'long', 'default', 'default', 'long', 'default'];
+    const batch = classes.map((rc, i) => auditEvent(i, { event_id: `split-${i}`, retention_class: rc }));
+    let ledger = await createLedger({ dir, ...FAST, logs });
+    const first = await ledger.append(batch);
+    expect(first.map((r) => r.status)).toEqual(classes.map(() => 'stored'));
+    await ledger.close();
+    // After a restart only the window knows them (by the fingerprints stored with each record).
+    ledger = await createLedger({ dir, ...FAST, logs });
+    const again = await ledger.append([...batch].reverse());
+    expect(again.map((r) => [r.status, r.log_id, r.leaf_index])).toEqual(
+      [...first].reverse().map((r) => ['duplicate', r.log_id, r.leaf_index]),
+    );
+    await ledger.close();
+  });
+
   it('answers BACKPRESSURE instead of waiting when asked to, and a rejected batch stores nothing', async () => {
     const dir = tempDir();
     const ledger = await createLedger({ dir, ...FAST, queueMaxRecords: 4, batchMaxWaitMs: 20 });

@@ -19,7 +19,7 @@ import {
   subjectIdOf,
 } from '../src/index';
 import { KeyFingerprinter, newSalt } from '../src/key-fingerprint';
-import { WorkerPreparer } from '../src/worker-preparer';
+import { type PreparedBodies, WorkerPreparer } from '../src/worker-preparer';
 import { auditEvent, tempDir } from './helpers';
 
 const FAST = { batchMaxWaitMs: 1, checkpointIntervalMs: 60_000 };
@@ -56,6 +56,15 @@ async function withWorker(body: (worker: WorkerPreparer) => Promise<void>): Prom
   }
 }
 
+/** An answer's bodies as views (one per event), and its fingerprints. */
+function unpack(answer: PreparedBodies): { bodies: Uint8Array[]; fingerprints: Uint32Array | undefined } {
+  const bodies: Uint8Array[] = [];
+  for (let i = 0; i + 1 < answer.offsets.length; i++) {
+    bodies.push(answer.bytes.subarray(answer.offsets[i]!, answer.offsets[i + 1]!));
+  }
+  return { bodies, fingerprints: answer.fingerprints };
+}
+
 describe('prepare worker', () => {
   it('produces the same record bodies as the in-thread path (sealed blobs equal once opened)', async () => {
     const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
@@ -71,7 +80,7 @@ describe('prepare worker', () => {
       const second = await worker.prepare(events.slice(150), eventIds.slice(150), receivedAt);
       // No salts sent: no fingerprints (the writer computes them).
       expect(first.fingerprints).toBeUndefined();
-      const remote = [...first.bodies, ...second.bodies];
+      const remote = [...unpack(first).bodies, ...unpack(second).bodies];
       expect(remote).toHaveLength(events.length);
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!;
@@ -139,7 +148,7 @@ describe('prepare worker', () => {
           const events = v.events;
           const ids = events.map((_, i) => `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`);
           await local.loadSubjects(events);
-          const remote = (await worker.prepare(events, ids, 1_795_428_123_456)).bodies;
+          const remote = unpack(await worker.prepare(events, ids, 1_795_428_123_456)).bodies;
           for (let i = 0; i < events.length; i++) {
             const a = local.prepare(events[i]!, ids[i]!, 1_795_428_123_456).body;
             const b = remote[i]!;
@@ -173,7 +182,8 @@ describe('prepare worker', () => {
       );
       const answers = await Promise.all(calls);
       const want = new Uint32Array(4);
-      for (const [c, { bodies, fingerprints }] of answers.entries()) {
+      for (const [c, answer] of answers.entries()) {
+        const { bodies, fingerprints } = unpack(answer);
         expect(bodies.map((b) => decodeRecord(assembleRecord(null, b)).event_id)).toEqual(
           [0, 1, 2].map((k) => `call-${c}-${k}`),
         );
@@ -195,7 +205,7 @@ describe('prepare worker', () => {
         ),
       );
       const ids = events.map((_, i) => `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`);
-      const { bodies } = await worker.prepare(events, ids, 1_795_428_000_000);
+      const { bodies } = unpack(await worker.prepare(events, ids, 1_795_428_000_000));
       const last = bodies[bodies.length - 1]!;
       const buffer = Buffer.from(last.buffer);
       const tail = buffer.subarray(last.byteOffset + last.byteLength);
@@ -235,7 +245,8 @@ describe('prepare worker', () => {
             );
             const ids = events.map(() => `id-${next++}`);
             checks.push(
-              worker.prepare(events, ids, 1_795_428_000_000).then(async ({ bodies }) => {
+              worker.prepare(events, ids, 1_795_428_000_000).then(async (answer) => {
+                const { bodies } = unpack(answer);
                 for (const [i, body] of bodies.entries()) {
                   const record = decodeRecord(assembleRecord(null, body));
                   const actorId = events[i]!.actor.id;
@@ -265,7 +276,7 @@ describe('prepare worker', () => {
       const events = normalize([auditEvent(1)]);
       await worker.prepare(events, ['e1'], 1_795_428_000_000);
       worker.forget(subjectIdOf(events[0]!.tenant_id, events[0]!.actor.id));
-      const [body] = (await worker.prepare(events, ['e2'], 1_795_428_000_000)).bodies;
+      const [body] = unpack(await worker.prepare(events, ['e2'], 1_795_428_000_000)).bodies;
       expect(decodeRecord(assembleRecord(null, body!)).event_id).toBe('e2');
     });
   });
@@ -285,7 +296,7 @@ describe('prepare worker', () => {
         new Promise((_, reject) => setTimeout(() => reject(new Error('idle() hangs')), 2000)),
       ]);
       // The subject's key is sent with its next event (else: "prepare worker has no key").
-      const { bodies } = await worker.prepare(events, ['e2', 'e3'], 1_795_428_000_000);
+      const { bodies } = unpack(await worker.prepare(events, ['e2', 'e3'], 1_795_428_000_000));
       expect(bodies.map((b) => decodeRecord(assembleRecord(null, b)).event_id)).toEqual(['e2', 'e3']);
     });
   });
@@ -308,7 +319,7 @@ describe('prepare worker', () => {
       // The key the worker imported is dropped there, and sent again with the subject's next event.
       expect(posted).toEqual(['prepare', 'forget']);
       posted.length = 0;
-      const { bodies } = await worker.prepare([good!], ['e2'], 1_795_428_000_000);
+      const { bodies } = unpack(await worker.prepare([good!], ['e2'], 1_795_428_000_000));
       expect(decodeRecord(assembleRecord(null, bodies[0]!)).event_id).toBe('e2');
       expect(posted).toEqual(['prepare']);
       // …so that forgetting the subject (erasure) reaches the worker.
@@ -382,7 +393,7 @@ describe('prepare worker', () => {
       // Past the main-thread guard, the same request (with the subject's key) reaches each worker:
       // prepared by the full worker, refused by the frames-only one.
       const ids = ['01900000-0000-7000-8000-000000000001'];
-      expect((await both.prepare(events, ids, 1)).bodies).toHaveLength(1);
+      expect(unpack(await both.prepare(events, ids, 1)).bodies).toHaveLength(1);
       (frames as unknown as { role: string }).role = 'prepare-and-frames';
       await expect(frames.prepare(events, ids, 1)).rejects.toMatchObject({
         code: 'FAILED',
