@@ -296,7 +296,12 @@ export class Ledger {
         },
       );
     }
-    const normalized = validated.events;
+    // What the rest of the call needs of each event, taken before any await: while the worker
+    // prepares them (the longest wait here) the normalized events are garbage, not copied by
+    // every scavenge in between.
+    const facts = this.factsOf(validated.events);
+    let normalized: readonly NormalizedEvent[] | undefined = validated.events;
+    const n = normalized.length;
     let receivedAt: number;
     let eventIds: string[] | undefined;
     let prepared: PreparedBodies | undefined;
@@ -307,30 +312,32 @@ export class Ledger {
       // Every event is prepared, repeats too (they are rare): the duplicate checks below must run
       // after the last await, in the same synchronous stretch that registers ids with the writers.
       receivedAt = this.now();
-      eventIds = new Array(normalized.length);
-      for (let i = 0; i < normalized.length; i++) eventIds[i] = normalized[i]!.event_id ?? newEventId();
-      prepared = await this.worker.prepare(normalized, eventIds, receivedAt);
+      eventIds = new Array(n);
+      for (let i = 0; i < n; i++) eventIds[i] = facts.clientIds[i] ?? newEventId();
+      const pending = this.worker.prepare(normalized, eventIds, receivedAt);
+      normalized = undefined;
+      prepared = await pending;
     }
     const fingerprints = prepared?.fingerprints;
     /** Position of a repeated client id in this batch → position of its first occurrence. */
     const repeats = new Map<number, number>();
-    const results: (AppendResult | Promise<AppendResult>)[] = new Array(normalized.length);
+    const results: (AppendResult | Promise<AppendResult>)[] = new Array(n);
     // Group by log, keep input positions.
     const perLog = new Map<
       LogWriter,
       { records: PreparedRecord[]; ids: string[]; keys: (string | undefined)[]; positions: number[] }
     >();
     const batchIds = new Map<string, number>();
-    for (let i = 0; i < normalized.length; i++) {
-      const event: NormalizedEvent = normalized[i]!;
-      const writer = this.writers.get(this.routes.get(event.retention_class)!)!;
-      const clientId = event.event_id;
+    for (let i = 0; i < n; i++) {
+      const writer = facts.writers[i]!;
+      const tenantId = facts.tenantIds[i]!;
+      const clientId = facts.clientIds[i];
       if (clientId !== undefined) {
         // Idempotency is per tenant (CONTRACT §1), not per log: a repeat routed to another
         // retention class is still the same event.
         const dup = this.duplicateOf(
           writer,
-          event.tenant_id,
+          tenantId,
           clientId,
           fingerprints === undefined ? undefined : { words: fingerprints, at: i * 4 },
         );
@@ -339,7 +346,7 @@ export class Ledger {
           continue;
         }
         // The same id twice in one batch: the second is a duplicate of the first.
-        const key = idempotencyKey(event.tenant_id, clientId);
+        const key = idempotencyKey(tenantId, clientId);
         const first = batchIds.get(key);
         if (first !== undefined) {
           repeats.set(i, first);
@@ -353,7 +360,9 @@ export class Ledger {
         group = { records: [], ids: [], keys: [], positions: [] };
         perLog.set(writer, group);
       }
-      if (prepared === undefined) group.records.push(this.preparer.prepare(event, eventId, receivedAt));
+      if (normalized !== undefined) {
+        group.records.push(this.preparer.prepare(normalized[i]!, eventId, receivedAt));
+      }
       group.ids.push(eventId);
       // A key registered as in flight lets a concurrent append of the same id wait for this one.
       // An id minted here becomes known to anyone only with its result: with the default wait
@@ -361,7 +370,7 @@ export class Ledger {
       // fingerprint from the worker, the window needs no key string either.
       group.keys.push(
         clientId !== undefined || options.wait === 'accepted' || fingerprints === undefined
-          ? idempotencyKey(event.tenant_id, eventId)
+          ? idempotencyKey(tenantId, eventId)
           : undefined,
       );
       group.positions.push(i);
@@ -369,7 +378,7 @@ export class Ledger {
     const durable: { positions: number[]; done: Promise<AppendResult[]> }[] = [];
     for (const [writer, group] of perLog) {
       const records =
-        prepared === undefined ? group.records : columnsOf(prepared, normalized, group.ids, group.positions);
+        prepared === undefined ? group.records : columnsOf(prepared, facts, group.ids, group.positions);
       const { durable: done } = await writer.enqueue(records, group.keys, {
         ...(options.producer === undefined ? {} : { producer: options.producer }),
         ...(options.onFull === undefined ? {} : { onFull: options.onFull }),
@@ -387,6 +396,25 @@ export class Ledger {
       }
     }
     return { results, durable, repeats };
+  }
+
+  /** See {@link EventFacts}. */
+  private factsOf(events: readonly NormalizedEvent[]): EventFacts {
+    const n = events.length;
+    const writers: LogWriter[] = new Array(n);
+    const tenantIds: string[] = new Array(n);
+    const clientIds: (string | undefined)[] = new Array(n);
+    const entityKeys: string[] = new Array(n);
+    const occurredAt = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const event = events[i]!;
+      writers[i] = this.writers.get(this.routes.get(event.retention_class)!)!;
+      tenantIds[i] = event.tenant_id;
+      clientIds[i] = event.event_id;
+      entityKeys[i] = entityKeyOf(event.tenant_id, event.resource.type, event.resource.id);
+      occurredAt[i] = event.occurred_at;
+    }
+    return { writers, tenantIds, clientIds, entityKeys, occurredAt };
   }
 
   /**
@@ -516,32 +544,43 @@ export class Ledger {
  */
 function columnsOf(
   prepared: PreparedBodies,
-  events: readonly NormalizedEvent[],
+  facts: EventFacts,
   ids: string[],
   positions: readonly number[],
 ): PreparedRecords {
   const n = positions.length;
-  const entityKeys: string[] = new Array(n);
+  const all = n === facts.writers.length;
+  const entityKeys: string[] = all ? facts.entityKeys : new Array(n);
   const occurredAt = new Float64Array(n);
   const bodyAt = new Uint32Array(2 * n);
   const offsets = prepared.offsets;
   for (let j = 0; j < n; j++) {
     const i = positions[j]!;
-    const event = events[i]!;
-    entityKeys[j] = entityKeyOf(event.tenant_id, event.resource.type, event.resource.id);
-    occurredAt[j] = event.occurred_at;
+    if (!all) entityKeys[j] = facts.entityKeys[i]!;
+    occurredAt[j] = facts.occurredAt[i]!;
     bodyAt[2 * j] = offsets[i]!;
     bodyAt[2 * j + 1] = offsets[i + 1]!;
   }
-  const all = prepared.fingerprints;
-  if (all === undefined)
+  const fingerprints = prepared.fingerprints;
+  if (fingerprints === undefined) {
     return { count: n, eventIds: ids, entityKeys, occurredAt, bytes: prepared.bytes, bodyAt };
-  let keyFingerprints = all;
-  if (n !== events.length) {
+  }
+  let keyFingerprints = fingerprints;
+  if (!all) {
     // Not every event of the append is a record of this log: record j's fingerprint moves to 4j.
     keyFingerprints = new Uint32Array(4 * n);
-    for (let j = 0; j < n; j++)
-      keyFingerprints.set(all.subarray(4 * positions[j]!, 4 * positions[j]! + 4), 4 * j);
+    for (let j = 0; j < n; j++) {
+      keyFingerprints.set(fingerprints.subarray(4 * positions[j]!, 4 * positions[j]! + 4), 4 * j);
+    }
   }
   return { count: n, eventIds: ids, entityKeys, occurredAt, bytes: prepared.bytes, bodyAt, keyFingerprints };
+}
+
+/** What an append needs of its events after the worker prepared them (index = input position). */
+interface EventFacts {
+  readonly writers: LogWriter[];
+  readonly tenantIds: string[];
+  readonly clientIds: (string | undefined)[];
+  readonly entityKeys: string[];
+  readonly occurredAt: Float64Array;
 }

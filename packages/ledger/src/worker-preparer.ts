@@ -318,6 +318,21 @@ export class WorkerPreparer {
         cause: error,
       });
     }
+    // Returned, not awaited here: this call's frame (and with it `events`, a parameter) ends now,
+    // so that the events are garbage while the worker prepares them.
+    return this.send(encoded, subjects, fresh);
+  }
+
+  /**
+   * Sends an encoded prepare request (no await before `postMessage`: `known` and the messages
+   * agree) and waits for its answer.
+   */
+  private async send(
+    encoded: EncodedRequest,
+    subjects: readonly WorkerSubject[],
+    fresh: ReadonlyMap<string, FreshSubject>,
+  ): Promise<PreparedBodies> {
+    const n = subjects.length;
     // Slots for the new subjects; evicted subjects' slots are dropped by the worker after this
     // request's events and reused only by later requests.
     const material: SubjectKeyMaterial[] = [];
