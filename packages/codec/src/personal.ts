@@ -21,7 +21,8 @@ import type {
   NormalizedResource,
 } from './event';
 import { FORMAT_VERSION } from './format-version';
-import { hexByte, packer, unpacker } from './msgpack';
+import { hexByte, unpacker } from './msgpack';
+import { MsgpackWriter } from './msgpack-writer';
 
 /** The non-personal part of `context`, as stored in a record. */
 export interface RecordContext {
@@ -210,7 +211,7 @@ export function joinPersonal(
  * `[version, actor_id, actor_name|nil, actor_email|nil, ip|nil, user_agent|nil, [[flags, old?, new?]…]]`
  * where `flags` bit 0 = old present, bit 1 = new present (so JSON `null` and absence differ).
  *
- * @returns bytes the caller may keep (a view into a msgpackr slab never written again).
+ * @returns bytes the caller may keep (a view into a slab never written again).
  * @example
  * ```ts
  * const blob = encodePersonal(splitPersonal(event).personal);
@@ -218,30 +219,33 @@ export function joinPersonal(
  */
 export function encodePersonal(personal: PersonalFields): Uint8Array {
   const changes = personal.changes;
-  const encodedChanges: unknown[] = new Array(changes.length);
+  const w = personalWriter;
+  w.begin(256);
+  w.arrayHeader(7);
+  w.num(FORMAT_VERSION);
+  w.str(personal.actor_id);
+  w.optStr(personal.actor_name);
+  w.optStr(personal.actor_email);
+  w.optStr(personal.ip);
+  w.optStr(personal.user_agent);
+  w.arrayHeader(changes.length);
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i]!;
     const hasOld = c.old !== undefined;
     const hasNew = c.new !== undefined;
-    const flags = (hasOld ? CHANGE_HAS_OLD : 0) | (hasNew ? CHANGE_HAS_NEW : 0);
-    encodedChanges[i] = hasOld
-      ? hasNew
-        ? [flags, c.old, c.new]
-        : [flags, c.old]
-      : hasNew
-        ? [flags, c.new]
-        : [flags];
+    w.arrayHeader(1 + (hasOld ? 1 : 0) + (hasNew ? 1 : 0));
+    w.num((hasOld ? CHANGE_HAS_OLD : 0) | (hasNew ? CHANGE_HAS_NEW : 0));
+    if (hasOld) w.value(c.old);
+    if (hasNew) w.value(c.new);
   }
-  return packer.pack([
-    FORMAT_VERSION,
-    personal.actor_id,
-    personal.actor_name,
-    personal.actor_email,
-    personal.ip,
-    personal.user_agent,
-    encodedChanges,
-  ]);
+  return w.finish();
 }
+
+/**
+ * Writes personal blobs (msgpack-writer.ts: the bytes `packer.pack` of the blob's array would
+ * write — property-tested). Its own slab: plaintext personal data is not mixed into record bodies'.
+ */
+const personalWriter = new MsgpackWriter();
 
 function bad(message: string, cause?: unknown): CodecError {
   return new CodecError('BAD_PERSONAL', `personal blob: ${message}`, cause === undefined ? {} : { cause });

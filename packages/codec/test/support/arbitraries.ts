@@ -4,7 +4,8 @@
  * by chance, none) so validators can be compared on both sides of every boundary.
  */
 import fc from 'fast-check';
-import { LIMITS, MAX_EPOCH_MS } from '../../src/event';
+import { ACTOR_TYPES, EVENT_CATEGORIES, EVENT_RESULTS, LIMITS, MAX_EPOCH_MS } from '../../src/event';
+import type { RecordBody } from '../../src/record';
 
 const ID_CHARS = 'ABCXYZabcxyz0189._-'.split('');
 const idString = (extra: string[], max: number) =>
@@ -258,3 +259,48 @@ export const mutatedEventArb: fc.Arbitrary<unknown> = fc
 
 /** Arbitrary JSON documents (nearly always invalid events). */
 export const noiseArb: fc.Arbitrary<unknown> = fc.jsonValue({ maxDepth: 3 });
+
+const optString = fc.option(fc.string({ maxLength: 24 }), { nil: undefined });
+const bytes = (max: number) => fc.uint8Array({ minLength: 0, maxLength: max });
+const bodyMetadataValue = fc.oneof(
+  fc.string({ maxLength: 16 }),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => !Object.is(x, -0)),
+  fc.boolean(),
+);
+
+/** Any body the encoder accepts (strings are arbitrary Unicode, not only what validation lets through). */
+export const recordBodyArb: fc.Arbitrary<RecordBody> = fc.record({
+  event_id: fc.string({ minLength: 1, maxLength: 40 }),
+  tenant_id: fc.string({ minLength: 1, maxLength: 40 }),
+  occurred_at: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+  received_at: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+  actor_type: fc.constantFrom(...ACTOR_TYPES),
+  subject_token: bytes(48),
+  action: fc.string({ minLength: 1, maxLength: 40 }),
+  category: fc.option(fc.constantFrom(...EVENT_CATEGORIES), { nil: undefined }),
+  resource: fc.record({
+    type: fc.string({ minLength: 1 }),
+    id: fc.string({ minLength: 1 }),
+    name: optString,
+  }),
+  result: fc.constantFrom(...EVENT_RESULTS),
+  context: fc.option(
+    fc.record({ request_id: optString, session_id: optString, trace_id: optString, component: optString }),
+    { nil: undefined },
+  ),
+  change_fields: fc.option(fc.array(fc.string({ minLength: 1, maxLength: 20 }), { maxLength: 6 }), {
+    nil: undefined,
+  }),
+  metadata: fc.option(
+    fc.dictionary(
+      fc.string({ minLength: 1, maxLength: 12 }).filter((k) => k !== '__proto__'),
+      bodyMetadataValue,
+      { maxKeys: 8, noNullPrototype: true },
+    ),
+    { nil: undefined },
+  ),
+  retention_class: fc.string({ minLength: 1, maxLength: 16 }),
+  subject_key_id: fc.string({ maxLength: 40 }),
+  sealed_personal: bytes(600),
+});
