@@ -89,9 +89,9 @@ export class EntityHeads extends FingerprintSlots {
     this.fingerprinter.fingerprint(key, out, at);
   }
 
-  /** Fingerprints of the entity keys `key(0) … key(n - 1)`, four words each, into `out`. */
-  fingerprintMany(n: number, key: (i: number) => string, out: Uint32Array): void {
-    this.fingerprinter.fingerprintMany(n, key, out);
+  /** Fingerprints of the entity keys `key(0) … key(n - 1)`, four words each, into `out` at `at`. */
+  fingerprintMany(n: number, key: (i: number) => string, out: Uint32Array, at = 0): void {
+    this.fingerprinter.fingerprintMany(n, key, out, at);
   }
 
   /** The slot of the entity whose key fingerprint is `words[at …]`, or -1. */

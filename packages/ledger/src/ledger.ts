@@ -404,16 +404,29 @@ export class Ledger {
     const writers: LogWriter[] = new Array(n);
     const tenantIds: string[] = new Array(n);
     const clientIds: (string | undefined)[] = new Array(n);
-    const entityKeys: string[] = new Array(n);
     const occurredAt = new Float64Array(n);
+    let oneLog = true;
     for (let i = 0; i < n; i++) {
       const event = events[i]!;
       writers[i] = this.writers.get(this.routes.get(event.retention_class)!)!;
+      if (writers[i] !== writers[0]) oneLog = false;
       tenantIds[i] = event.tenant_id;
       clientIds[i] = event.event_id;
-      entityKeys[i] = entityKeyOf(event.tenant_id, event.resource.type, event.resource.id);
       occurredAt[i] = event.occurred_at;
     }
+    const entityKey = (i: number): string => {
+      const event = events[i]!;
+      return entityKeyOf(event.tenant_id, event.resource.type, event.resource.id);
+    };
+    if (oneLog && n > 0) {
+      // Fingerprinted now (under the log's salt): the key strings die young instead of waiting
+      // in the queue with their records.
+      const entityFingerprints = new Uint32Array(4 * n);
+      writers[0]!.fingerprintEntities(n, entityKey, entityFingerprints);
+      return { writers, tenantIds, clientIds, entityKeys: [], entityFingerprints, occurredAt };
+    }
+    const entityKeys: string[] = new Array(n);
+    for (let i = 0; i < n; i++) entityKeys[i] = entityKey(i);
     return { writers, tenantIds, clientIds, entityKeys, occurredAt };
   }
 
@@ -550,30 +563,41 @@ function columnsOf(
 ): PreparedRecords {
   const n = positions.length;
   const all = n === facts.writers.length;
-  const entityKeys: string[] = all ? facts.entityKeys : new Array(n);
+  const byKey = facts.entityFingerprints === undefined;
+  const entityKeys: string[] = all || !byKey ? facts.entityKeys : new Array(n);
   const occurredAt = new Float64Array(n);
   const bodyAt = new Uint32Array(2 * n);
   const offsets = prepared.offsets;
   for (let j = 0; j < n; j++) {
     const i = positions[j]!;
-    if (!all) entityKeys[j] = facts.entityKeys[i]!;
+    if (!all && byKey) entityKeys[j] = facts.entityKeys[i]!;
     occurredAt[j] = facts.occurredAt[i]!;
     bodyAt[2 * j] = offsets[i]!;
     bodyAt[2 * j + 1] = offsets[i + 1]!;
   }
-  const fingerprints = prepared.fingerprints;
-  if (fingerprints === undefined) {
-    return { count: n, eventIds: ids, entityKeys, occurredAt, bytes: prepared.bytes, bodyAt };
+  const columns = { count: n, eventIds: ids, entityKeys, occurredAt, bytes: prepared.bytes, bodyAt };
+  const keyFingerprints = prepared.fingerprints;
+  const entityFingerprints = facts.entityFingerprints;
+  return {
+    ...columns,
+    ...(keyFingerprints === undefined ? {} : { keyFingerprints: pickWords(keyFingerprints, positions, all) }),
+    ...(entityFingerprints === undefined
+      ? {}
+      : { entityFingerprints: pickWords(entityFingerprints, positions, all) }),
+  };
+}
+
+/**
+ * Four words per event → four per record: when not every event of the append is a record of
+ * this log, record j's words move from `4 · positions[j]` to `4j`.
+ */
+function pickWords(words: Uint32Array, positions: readonly number[], all: boolean): Uint32Array {
+  if (all) return words;
+  const out = new Uint32Array(4 * positions.length);
+  for (let j = 0; j < positions.length; j++) {
+    out.set(words.subarray(4 * positions[j]!, 4 * positions[j]! + 4), 4 * j);
   }
-  let keyFingerprints = fingerprints;
-  if (!all) {
-    // Not every event of the append is a record of this log: record j's fingerprint moves to 4j.
-    keyFingerprints = new Uint32Array(4 * n);
-    for (let j = 0; j < n; j++) {
-      keyFingerprints.set(fingerprints.subarray(4 * positions[j]!, 4 * positions[j]! + 4), 4 * j);
-    }
-  }
-  return { count: n, eventIds: ids, entityKeys, occurredAt, bytes: prepared.bytes, bodyAt, keyFingerprints };
+  return out;
 }
 
 /** What an append needs of its events after the worker prepared them (index = input position). */
@@ -581,6 +605,9 @@ interface EventFacts {
   readonly writers: LogWriter[];
   readonly tenantIds: string[];
   readonly clientIds: (string | undefined)[];
+  /** When the events go to more than one log (else empty). */
   readonly entityKeys: string[];
+  /** When they all go to one log: their entity-key fingerprints under its salt. */
+  readonly entityFingerprints?: Uint32Array;
   readonly occurredAt: Float64Array;
 }

@@ -679,6 +679,14 @@ export class LogWriter {
     };
   }
 
+  /**
+   * Fingerprints entity keys (`entityKeyOf`) under this log's salt, four words each into `out`
+   * from `at`: `PreparedRecords.entityFingerprints`.
+   */
+  fingerprintEntities(n: number, key: (i: number) => string, out: Uint32Array, at = 0): void {
+    this.heads.fingerprintMany(n, key, out, at);
+  }
+
   /** The `integrity` string of a record with this leaf hash (hex) in this log. */
   integrityOf(leafHashHex: string): string {
     return this.integrityPrefix + leafHashHex;
@@ -726,22 +734,35 @@ export class LogWriter {
     let maxT = 0;
     const heads = this.heads;
     const knownBelow = this.hashesKnownBelow;
-    // The frame's entity keys hashed together (here, not in the prepare worker: that thread is
-    // the one saturated appends wait for; hashed there, they ran at 0.94x in 7 alternated pairs).
+    // Entity-key fingerprints: made when the call was staged, or else the frame's keys hashed
+    // together here (not in the prepare worker: that thread is the one saturated appends wait
+    // for; hashed there, they ran at 0.94x in 7 alternated pairs).
     if (this.entityWords.length < count * 4) this.entityWords = new Uint32Array(count * 8);
-    const words = this.entityWords;
-    heads.fingerprintMany(count, (i) => batch[i]!.append.records.entityKeys[batch[i]!.index]!, words);
+    const frameWords = this.entityWords;
+    let unfingerprinted = 0;
+    for (let i = 0; i < count; i++)
+      if (batch[i]!.append.records.entityFingerprints === undefined) unfingerprinted++;
+    if (unfingerprinted > 0) {
+      heads.fingerprintMany(
+        count,
+        (i) => batch[i]!.append.records.entityKeys[batch[i]!.index] ?? '',
+        frameWords,
+      );
+    }
     for (let i = 0; i < count; i++) {
       const item = batch[i]!;
       const records = item.append.records;
       const at = 2 * item.index;
       const bodyStart = records.bodyAt[at]!;
       const bodyEnd = records.bodyAt[at + 1]!;
-      let slot = heads.slotOf(words, i * 4);
+      const staged = records.entityFingerprints;
+      const words = staged ?? frameWords;
+      const wordsAt = staged === undefined ? i * 4 : item.index * 4;
+      let slot = heads.slotOf(words, wordsAt);
       let prev: EntityLink | null = null;
       let pendingLeaf = -1;
       if (slot < 0) {
-        slot = heads.add(words, i * 4);
+        slot = heads.add(words, wordsAt);
       } else {
         const leafIndex = heads.leafIndexAt(slot);
         // Scratch links: assembleRecord copies the link into the body at once.
@@ -1310,7 +1331,11 @@ function checkColumns(records: PreparedRecords, keys: number): void {
   const n = records.count;
   const bad = (why: string): LedgerError => new LedgerError('BAD_ARGUMENT', `enqueue: ${why}`);
   if (keys !== n && keys !== 0) throw bad(`${n} records but ${keys} idempotency keys`);
-  if (records.eventIds.length < n || records.entityKeys.length < n || records.occurredAt.length < n) {
+  const entities =
+    records.entityFingerprints === undefined
+      ? records.entityKeys.length
+      : Math.floor(records.entityFingerprints.length / FINGERPRINT_WORDS);
+  if (records.eventIds.length < n || entities < n || records.occurredAt.length < n) {
     throw bad('fewer event ids, entity keys or times than records');
   }
   if (records.bodyAt.length < 2 * n) throw bad('fewer body positions than records');

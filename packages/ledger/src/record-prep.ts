@@ -96,7 +96,14 @@ export interface PreparedRecord {
 export interface PreparedRecords {
   readonly count: number;
   readonly eventIds: readonly string[];
+  /** Record i's entity key (`entityKeyOf`); may be empty when `entityFingerprints` is given. */
   readonly entityKeys: readonly string[];
+  /**
+   * Record i's entity-key fingerprint under its log's salt (`LogWriter.fingerprintEntities`) at
+   * words `4i … 4i + 3`, made when the call was staged: then the key strings are garbage before
+   * the records wait in the queue. Otherwise the writer fingerprints `entityKeys`.
+   */
+  readonly entityFingerprints?: Uint32Array;
   readonly occurredAt: Float64Array;
   /** Record i's body is `bytes[bodyAt[2i] … bodyAt[2i + 1])`. */
   readonly bytes: Uint8Array;

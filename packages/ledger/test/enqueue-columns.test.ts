@@ -101,6 +101,32 @@ describe('LogWriter.enqueue with columns', () => {
     await ledger.close();
   });
 
+  it('links records fingerprinted when staged and records fingerprinted by the writer alike', async () => {
+    // With the worker (default): `append` fingerprints entity keys when it stages the call; a
+    // record enqueued as an object carries its key and the writer fingerprints it.
+    const ledger = await createLedger({ dir: tempDir(), ...FAST, prepareWorkers: 1 });
+    const doc = (i: number) => auditEvent(i, { tenant_id: 'acme', resource: { type: 'doc', id: 'X' } });
+    const [a] = await ledger.append([doc(0)]);
+    const v = validateBatch([doc(1)]);
+    if (!v.ok) throw new Error('invalid test event');
+    const preparer = new RecordPreparer(ledger.keyMaterial);
+    await preparer.loadSubjects(v.events);
+    const [b] = await (
+      await ledger.log('default').enqueue([preparer.prepare(v.events[0]!, 'by-key', 1_795_428_000_000)], [])
+    ).durable;
+    const [c] = await ledger.append([doc(2)]);
+    const prevOf = async (leaf: number) => (await ledger.read('default', leaf)).record.prev;
+    expect(await prevOf(b!.leaf_index!)).toEqual({
+      leafIndex: a!.leaf_index,
+      leafHash: (await ledger.read('default', a!.leaf_index!)).leafHash,
+    });
+    expect(await prevOf(c!.leaf_index!)).toEqual({
+      leafIndex: b!.leaf_index,
+      leafHash: (await ledger.read('default', b!.leaf_index!)).leafHash,
+    });
+    await ledger.close();
+  });
+
   it('copies key fingerprints into columns, and refuses records that mix them', async () => {
     const ledger = await createLedger({ dir: tempDir(), ...FAST });
     const [a, b] = await prepare(ledger.keyMaterial, 2);
