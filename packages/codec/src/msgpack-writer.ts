@@ -253,14 +253,14 @@ export class MsgpackWriter {
           this.nil();
           return;
         }
-        const constructor = (v as object).constructor;
-        if (constructor === Array) {
+        const type = (v as object).constructor;
+        if (type === Array) {
           const a = v as unknown[];
           this.arrayHeader(a.length);
           for (let i = 0; i < a.length; i++) this.value(a[i]);
           return;
         }
-        if (constructor === Object) {
+        if (type === Object) {
           const o = v as Record<string, unknown>;
           const keys = Object.keys(o);
           this.mapHeader(keys.length);
@@ -271,7 +271,7 @@ export class MsgpackWriter {
           }
           return;
         }
-        if (constructor === Uint8Array || constructor === Buffer) {
+        if (type === Uint8Array || type === Buffer) {
           this.bin(v as Uint8Array);
           return;
         }
