@@ -247,11 +247,13 @@ export class Ledger {
   async append(events: readonly unknown[], options: AppendOptions = {}): Promise<AppendResult[]> {
     // Staged in a function of its own: the events, their bodies and ids are garbage once queued,
     // not kept alive (and copied by every scavenge) while the records become durable.
-    const { results, durable, repeats } = await this.stage(events, options);
+    const { results, durable, repeats, answer } = await this.stage(events, options);
     for (const { positions, done } of durable) {
       const stored = await done;
       for (let j = 0; j < positions.length; j++) results[positions[j]!] = stored[j]!;
     }
+    // Every record is assembled and durable: nothing reads the worker's answer any more.
+    if (answer !== undefined) this.worker?.recycle(answer);
     // In-batch repeats resolve to their first occurrence, marked duplicate.
     for (const [pos, first] of repeats) {
       results[pos] = Promise.resolve(results[first]!).then((r) => ({ ...r, status: 'duplicate' as const }));
@@ -273,6 +275,8 @@ export class Ledger {
     results: (AppendResult | Promise<AppendResult>)[];
     durable: { positions: number[]; done: Promise<AppendResult[]> }[];
     repeats: Map<number, number>;
+    /** The worker's answer buffer, when only this call's records (of one log) read it. */
+    answer?: ArrayBuffer;
   }> {
     if (this.closed) throw new LedgerError('CLOSED', 'ledger is closed');
     const validated = validateBatch(
@@ -395,7 +399,10 @@ export class Ledger {
         durable.push({ positions: group.positions, done });
       }
     }
-    return { results, durable, repeats };
+    // One log, waited for: once durable, the answer buffer can be reused (see recycle).
+    return prepared !== undefined && perLog.size === 1 && options.wait !== 'accepted'
+      ? { results, durable, repeats, answer: prepared.bytes.buffer as ArrayBuffer }
+      : { results, durable, repeats };
   }
 
   /** See {@link EventFacts}. */

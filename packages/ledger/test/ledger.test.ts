@@ -482,6 +482,37 @@ describe('ledger', () => {
     await ledger.close();
   });
 
+  it('reuses the prepare worker answer buffers once their records are durable, and every record stays exact', async () => {
+    const ledger = await createLedger({ dir: tempDir(), ...FAST });
+    const worker = (ledger as unknown as { worker: { spareBuffers: ArrayBuffer[] } }).worker;
+    // Requests of ~64 KiB and more are recycled; sizes vary so that a smaller request reuses a
+    // larger buffer holding the previous request's bytes.
+    const sizes = [300, 120, 260, 90, 300, 150];
+    const appended: { id: string; leaf: number }[] = [];
+    let next = 0;
+    let reused = 0;
+    for (const size of sizes) {
+      const before = worker.spareBuffers.length;
+      const batch = Array.from({ length: size }, () => auditEvent(next++));
+      const results = await ledger.append(batch);
+      if (before > 0 && worker.spareBuffers.length <= before) reused++;
+      for (const r of results) appended.push({ id: r.event_id, leaf: r.leaf_index! });
+    }
+    expect(reused).toBeGreaterThan(0);
+    const records = await ledger.readMany(
+      'default',
+      appended.map((a) => a.leaf),
+    );
+    for (let i = 0; i < appended.length; i++) {
+      expect(records[i]!.record.event_id).toBe(appended[i]!.id);
+      expect(Buffer.from(hashLeaf(records[i]!.leaf))).toEqual(Buffer.from(records[i]!.leafHash));
+    }
+    // The sealed personal fields open (their bytes and AAD came through recycled buffers too).
+    const personal = await ledger.openPersonal(records[records.length - 1]!.record);
+    expect(personal).not.toBe('[erased]');
+    await ledger.close();
+  });
+
   it('answers BACKPRESSURE instead of waiting when asked to, and a rejected batch stores nothing', async () => {
     const dir = tempDir();
     const ledger = await createLedger({ dir, ...FAST, queueMaxRecords: 4, batchMaxWaitMs: 20 });
