@@ -66,32 +66,25 @@ export class MsgpackWriter {
   }
 
   arrayHeader(length: number): void {
-    this.room(5);
-    const s = this.slab;
-    if (length < 0x10) {
-      s[this.pos++] = 0x90 | length;
-    } else if (length < 0x10000) {
-      s[this.pos++] = 0xdc;
-      s[this.pos++] = length >> 8;
-      s[this.pos++] = length & 0xff;
-    } else {
-      s[this.pos++] = 0xdd;
-      this.view.setUint32(this.pos, length);
-      this.pos += 4;
-    }
+    this.header(length, 0x90, 0xdc);
   }
 
   mapHeader(length: number): void {
+    this.header(length, 0x80, 0xde);
+  }
+
+  /** fix-form `fix | length` below 16, else `code16` + u16, else `code16 + 1` + u32. */
+  private header(length: number, fix: number, code16: number): void {
     this.room(5);
     const s = this.slab;
     if (length < 0x10) {
-      s[this.pos++] = 0x80 | length;
+      s[this.pos++] = fix | length;
     } else if (length < 0x10000) {
-      s[this.pos++] = 0xde;
+      s[this.pos++] = code16;
       s[this.pos++] = length >> 8;
       s[this.pos++] = length & 0xff;
     } else {
-      s[this.pos++] = 0xdf;
+      s[this.pos++] = code16 + 1;
       this.view.setUint32(this.pos, length);
       this.pos += 4;
     }

@@ -303,7 +303,7 @@ export class Ledger {
     // What the rest of the call needs of each event, taken before any await: while the worker
     // prepares them (the longest wait here) the normalized events are garbage, not copied by
     // every scavenge in between.
-    const facts = this.factsOf(validated.events);
+    const facts = this.factsOf(validated.events, this.worker !== undefined);
     let normalized: readonly NormalizedEvent[] | undefined = validated.events;
     const n = normalized.length;
     let receivedAt: number;
@@ -405,8 +405,11 @@ export class Ledger {
       : { results, durable, repeats };
   }
 
-  /** See {@link EventFacts}. */
-  private factsOf(events: readonly NormalizedEvent[]): EventFacts {
+  /**
+   * See {@link EventFacts}. Entity keys (or their fingerprints) only `forColumns`: prepared in
+   * this thread, records carry their own keys.
+   */
+  private factsOf(events: readonly NormalizedEvent[], forColumns: boolean): EventFacts {
     const n = events.length;
     const writers: LogWriter[] = new Array(n);
     const tenantIds: string[] = new Array(n);
@@ -425,6 +428,7 @@ export class Ledger {
       const event = events[i]!;
       return entityKeyOf(event.tenant_id, event.resource.type, event.resource.id);
     };
+    if (!forColumns) return { writers, tenantIds, clientIds, entityKeys: [], occurredAt };
     if (oneLog && n > 0) {
       // Fingerprinted now (under the log's salt): the key strings die young instead of waiting
       // in the queue with their records.
