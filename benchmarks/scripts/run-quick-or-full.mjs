@@ -42,8 +42,13 @@ const runs = quick
       ],
     ];
 
-// The V8 options the root bench:* scripts and the server run with (benchmarks README, "GC").
-const nodeFlags = ['--single-threaded-gc', '--no-allocation-site-pretenuring'];
+// The V8 options the root bench:* scripts and the server run with (packages/ledger README, "Node options").
+const nodeFlags = [
+  '--single-threaded-gc',
+  '--no-allocation-site-pretenuring',
+  '--heap-growing-percent=100',
+  '--no-memory-reducer',
+];
 const problems = [];
 const started = Date.now();
 for (const [file, args] of runs) {

@@ -57,9 +57,11 @@ async function startServerProcess(dataDir: string): Promise<{ child: ChildProces
   const child = spawn(
     process.execPath,
     [
-      // As `pnpm start` runs the server (benchmarks README, "GC").
+      // As `pnpm start` runs the server (packages/ledger README, "Node options").
       '--single-threaded-gc',
       '--no-allocation-site-pretenuring',
+      '--heap-growing-percent=100',
+      '--no-memory-reducer',
       '--conditions=@sealog/source',
       ...(stringArg(args, 'cpu-prof-dir') === undefined
         ? []
