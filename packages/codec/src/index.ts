@@ -69,6 +69,7 @@ export {
 export {
   assembledRecordLength,
   assembleRecord,
+  assembleRecordInto,
   decodeRecord,
   type EntityLink,
   encodeRecordBody,

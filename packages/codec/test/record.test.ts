@@ -4,6 +4,7 @@ import { CodecError } from '../src/errors';
 import {
   assembledRecordLength,
   assembleRecord,
+  assembleRecordInto,
   decodeRecord,
   type EntityLink,
   encodeRecordBody,
@@ -90,6 +91,26 @@ describe('record', () => {
     expect(hex(leaf)).toBe(hex(assembleRecord(null, body)));
     expect(() => assembleRecord(null, body, new Uint8Array(body.length + 2))).toThrow(
       expect.objectContaining({ code: 'BUFFER_TOO_SMALL' }),
+    );
+  });
+
+  it('assembleRecordInto writes the same leaf as assembleRecord and returns its length, or writes nothing', () => {
+    fc.assert(
+      fc.property(recordBodyArb, linkArb, fc.nat(64), (rec, prev, offset) => {
+        const body = encodeRecordBody(rec);
+        const want = assembleRecord(prev, body);
+        const out = new Uint8Array(offset + want.length + 3).fill(0xee);
+        expect(assembleRecordInto(prev, body, out, offset)).toBe(want.length);
+        expect(hex(out.subarray(offset, offset + want.length))).toBe(hex(want));
+        expect(out.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
+        expect(out.subarray(offset + want.length).every((b) => b === 0xee)).toBe(true);
+        const small = new Uint8Array(offset + want.length - 1).fill(0xee);
+        expect(() => assembleRecordInto(prev, body, small, offset)).toThrow(
+          expect.objectContaining({ code: 'BUFFER_TOO_SMALL' }),
+        );
+        expect(small.every((b) => b === 0xee)).toBe(true);
+      }),
+      { numRuns: 100 },
     );
   });
 

@@ -17,7 +17,7 @@ import { hash as nodeHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  assembleRecord,
+  assembleRecordInto,
   BatchBodyBuilder,
   decodeRecord,
   type EntityLink,
@@ -779,7 +779,7 @@ export class LogWriter {
         }
       }
       const recordBody = records.bytes.subarray(bodyStart, bodyEnd);
-      const length = assembleRecord(prev, recordBody, body.bytes, body.nextOffset).length;
+      const length = assembleRecordInto(prev, recordBody, body.bytes, body.nextOffset);
       body.commit(length);
       if (pendingLeaf >= 0) {
         // The link's hash bytes end where the body starts.

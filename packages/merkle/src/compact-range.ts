@@ -39,6 +39,12 @@ export type NodeVisitor = (level: number, index: number, hash: Uint8Array) => vo
 export interface CompactRangeOptions {
   /** Called for every interior node created by an append; see `NodeVisitor`. */
   readonly onNode?: NodeVisitor;
+  /**
+   * Call `onNode` only for nodes whose level is a multiple of this (default 1: every level); e.g.
+   * 8 for a store of C2SP tiles, which keeps only levels 8, 16, … of the interior nodes. Bulk
+   * appends then make no per-node view for the levels skipped.
+   */
+  readonly onNodeLevelStep?: number;
 }
 
 /** JSON form of a compact range: its size and its subtree roots as lowercase hex, largest first. */
@@ -71,16 +77,29 @@ export class CompactRange {
   // Perfect subtree roots covering [0, size), largest first: one per 1 bit of size.
   readonly #nodes: Uint8Array[];
   readonly #onNode: NodeVisitor | undefined;
+  readonly #levelStep: number;
 
   /**
    * Creates an empty range (size 0).
    *
-   * @param options - `onNode` visitor, fixed for the range's life.
+   * @param options - `onNode` visitor (and the levels it sees), fixed for the range's life.
+   * @throws {MerkleError} `INVALID_INTEGER` when `onNodeLevelStep` is not an integer ≥ 1.
    */
   constructor(options: CompactRangeOptions = {}) {
     this.#size = 0;
     this.#nodes = [];
-    this.#onNode = options.onNode;
+    const step = options.onNodeLevelStep ?? 1;
+    if (!Number.isSafeInteger(step) || step < 1) {
+      throw new MerkleError('INVALID_INTEGER', `onNodeLevelStep: expected an integer ≥ 1, got ${step}`);
+    }
+    this.#levelStep = step;
+    const visit = options.onNode;
+    this.#onNode =
+      visit === undefined || step === 1
+        ? visit
+        : (level, index, hash) => {
+            if (level % step === 0) visit(level, index, hash);
+          };
   }
 
   /**
@@ -308,7 +327,7 @@ export class CompactRange {
           level === 0 ? all.subarray(0, HASH_BYTES) : run.subarray((m - 1) * HASH_BYTES, m * HASH_BYTES);
       }
       const first = Math.floor(a / 2);
-      if (visit !== undefined) {
+      if (visit !== undefined && (level + 1) % this.#levelStep === 0) {
         for (let j = 0; j < outCount; j++)
           visit(level + 1, first + j, out.subarray(j * HASH_BYTES, (j + 1) * HASH_BYTES));
       }

@@ -301,12 +301,11 @@ function hashBatch(
   if (count >= SIMD_MIN_LEAVES && longest <= MAX_SCRATCH_LEAF_BYTES) {
     const simd = SimdHasher.shared();
     if (simd !== undefined) {
-      // Views only: the lanes read the records from wasm memory, no buffer per hash.
-      const leaves = new Array<Uint8Array>(count);
-      for (let i = 0; i < count; i++) leaves[i] = data.subarray(offsets[i]!, offsets[i + 1]!);
+      // The records are copied into wasm memory once and laid out from there: no view per record.
       const hashWords = count * HASH_WORDS;
-      simd.ensure(hashWords + SimdHasher.leafScratchWords(longest));
-      simd.hashMessages(leaves, 0, hashWords, prefix);
+      const staging = hashWords + SimdHasher.leafScratchWords(longest);
+      simd.ensure(staging + SimdHasher.stagingWords(offsets[count]! - first));
+      simd.hashRanges(data, offsets, count, 0, hashWords, staging, prefix);
       bytesFromWords(simd.words, 0, target, 0, count);
       return { count: -1, target, first };
     }

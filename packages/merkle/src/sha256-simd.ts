@@ -671,9 +671,54 @@ export class SimdHasher {
    * plain SHA-256 of each message.
    */
   hashMessages(leaves: readonly Uint8Array[], dst: number, scratch: number, prefix: 0 | 1): void {
+    this.hashEach(leaves.length, (i) => leaves[i]!.length, leaves, undefined, 0, dst, scratch, prefix);
+  }
+
+  /**
+   * Like {@link SimdHasher.hashMessages}, of the messages `data[offsets[i], offsets[i+1])`,
+   * `i < count`, without a view per message: the bytes `data[offsets[0], offsets[count])` are
+   * first copied to word `staging` on (after the scratch; the caller ensured
+   * {@link SimdHasher.stagingWords} words there), and laid out from that copy.
+   */
+  hashRanges(
+    data: Uint8Array,
+    offsets: ArrayLike<number>,
+    count: number,
+    dst: number,
+    scratch: number,
+    staging: number,
+    prefix: 0 | 1,
+  ): void {
+    const first = offsets[0]!;
+    const last = offsets[count]!;
+    this.bytes.set(first === 0 && last === data.length ? data : data.subarray(first, last), staging * 4);
+    // Message i is bytes[at + offsets[i], at + offsets[i + 1]).
+    const at = staging * 4 - first;
+    this.hashEach(count, (i) => offsets[i + 1]! - offsets[i]!, undefined, offsets, at, dst, scratch, prefix);
+  }
+
+  /** Words {@link SimdHasher.hashRanges} stages `bytes` bytes in. */
+  static stagingWords(bytes: number): number {
+    return Math.ceil(bytes / 16) * 4;
+  }
+
+  /**
+   * Hashes `count` messages, each given either as `leaves[i]` or as the staged bytes
+   * `bytes[at + offsets[i], at + offsets[i + 1])`: grouped by padded length, four at a time.
+   */
+  private hashEach(
+    count: number,
+    lengthOf: (i: number) => number,
+    leaves: readonly Uint8Array[] | undefined,
+    offsets: ArrayLike<number> | undefined,
+    at: number,
+    dst: number,
+    scratch: number,
+    prefix: 0 | 1,
+  ): void {
     const waiting = this.waiting;
-    for (let i = 0; i < leaves.length; i++) {
-      const blocks = paddedBlocks(leaves[i]!.length + prefix - 1);
+    for (let i = 0; i < count; i++) {
+      const blocks = paddedBlocks(lengthOf(i) + prefix - 1);
       let group = waiting.get(blocks);
       if (group === undefined) {
         group = [];
@@ -681,19 +726,25 @@ export class SimdHasher {
       }
       group.push(i);
       if (group.length === 4) {
-        this.group(leaves, group, blocks, dst, scratch, prefix);
+        this.group(leaves, offsets, at, group, blocks, dst, scratch, prefix);
         group.length = 0;
       }
     }
     for (const group of waiting.values()) {
-      for (const i of group) this.single(leaves[i]!, dst + HASH_WORDS * i, prefix);
+      for (const i of group) {
+        // Left over (fewer than four of a length): node:crypto, from a view of the staged copy.
+        const leaf = leaves?.[i] ?? this.bytes.subarray(at + offsets![i]!, at + offsets![i + 1]!);
+        this.single(leaf, dst + HASH_WORDS * i, prefix);
+      }
       group.length = 0;
     }
   }
 
   /** Four leaves of `blocks` padded blocks each: messages laid out at `scratch`, hashed in lanes. */
   private group(
-    leaves: readonly Uint8Array[],
+    leaves: readonly Uint8Array[] | undefined,
+    offsets: ArrayLike<number> | undefined,
+    staged: number,
     idx: readonly number[],
     blocks: number,
     dst: number,
@@ -704,15 +755,25 @@ export class SimdHasher {
     const stride = blocks * 64;
     const base = scratch * 4;
     for (let j = 0; j < 4; j++) {
-      const leaf = leaves[idx[j]!]!;
+      const i = idx[j]!;
       const at = base + j * stride;
       // FIPS 180-4 §5.1.1 padding of [0x00 ‖] leaf: 0x80, zeros, the bit length as u64 big-endian.
       b[at] = 0;
-      b.set(leaf, at + prefix);
-      const end = at + prefix + leaf.length;
+      let length: number;
+      if (leaves !== undefined) {
+        const leaf = leaves[i]!;
+        b.set(leaf, at + prefix);
+        length = leaf.length;
+      } else {
+        const start = staged + offsets![i]!;
+        const end = staged + offsets![i + 1]!;
+        b.copyWithin(at + prefix, start, end);
+        length = end - start;
+      }
+      const end = at + prefix + length;
       b[end] = 0x80;
       b.fill(0, end + 1, at + stride - 4);
-      const bits = (leaf.length + prefix) * 8;
+      const bits = (length + prefix) * 8;
       b[at + stride - 4] = bits >>> 24;
       b[at + stride - 3] = bits >>> 16;
       b[at + stride - 2] = bits >>> 8;

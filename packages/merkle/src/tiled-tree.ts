@@ -152,7 +152,7 @@ export class TiledTree {
     assertCount(size, 'size');
     const tree = new TiledTree(store, options);
     if (size === 0) {
-      tree.#range = new CompactRange({ onNode: tree.#visitor() });
+      tree.#range = new CompactRange({ onNode: tree.#visitor(), onNodeLevelStep: TILE_HEIGHT });
       return tree;
     }
     tree.#size = size;
@@ -175,7 +175,7 @@ export class TiledTree {
     }
     const plan = rootPlan(size);
     const nodes = await tree.#fetchNodes(plan.levels, plan.indices);
-    tree.#range = CompactRange.from(size, nodes, { onNode: tree.#visitor() });
+    tree.#range = CompactRange.from(size, nodes, { onNode: tree.#visitor(), onNodeLevelStep: TILE_HEIGHT });
     return tree;
   }
 

@@ -14,10 +14,12 @@ function build(
   leaves: Uint8Array[],
   chunks: number[],
   mode: 'one' | 'array' | 'flat',
+  onNodeLevelStep?: number,
 ): [CompactRange, Visit[]] {
   const visits: Visit[] = [];
   const range = new CompactRange({
     onNode: (level, index, hash) => visits.push([level, index, toHex(hash)]),
+    ...(onNodeLevelStep === undefined ? {} : { onNodeLevelStep }),
   });
   let at = 0;
   for (const c of chunks) {
@@ -115,6 +117,29 @@ describe('compact-range', () => {
       ),
       { numRuns: 20 },
     );
+  });
+
+  it('reports only the levels that are multiples of onNodeLevelStep, in every append mode', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2000 }),
+        fc.array(fc.integer({ min: 0, max: 700 }), { maxLength: 6 }),
+        fc.constantFrom<'one' | 'array' | 'flat'>('one', 'array', 'flat'),
+        fc.integer({ min: 1, max: 9 }),
+        fc.nat(),
+        (n, chunks, mode, step, seed) => {
+          const leaves = makeLeafHashes(n, seed);
+          const [range, visits] = build(leaves, chunks, mode, step);
+          expect(toHex(range.root())).toBe(toHex(refRoot(leaves)));
+          const wanted = expectedNodes(leaves).filter(([level]) => level % step === 0);
+          expect([...visits].sort(byPosition)).toEqual(wanted);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expect(() => new CompactRange({ onNodeLevelStep: bad })).toThrow(MerkleError);
+    }
   });
 
   it('round-trips through toJSON and from, and the restored range keeps growing correctly', () => {
