@@ -265,6 +265,9 @@ export function sha256Many(data: Uint8Array, offsets: ArrayLike<number>, out?: U
  * Checks a batch of `hashLeaves`/`sha256Many` and hashes it through the SIMD lanes when it can
  * (then `count` is -1: done); else returns what the caller's own loop needs.
  */
+/** Bytes of records {@link hashBatch} stages in wasm memory at a time. */
+const STAGE_BYTES = 1 << 20;
+
 function hashBatch(
   data: Uint8Array,
   offsets: ArrayLike<number>,
@@ -301,11 +304,19 @@ function hashBatch(
   if (count >= SIMD_MIN_LEAVES && longest <= MAX_SCRATCH_LEAF_BYTES) {
     const simd = SimdHasher.shared();
     if (simd !== undefined) {
-      // The records are copied into wasm memory once and laid out from there: no view per record.
+      // The records are copied into wasm memory (at most STAGE_BYTES at a time, so that the
+      // memory does not grow to a whole batch) and laid out from there: no view per record.
       const hashWords = count * HASH_WORDS;
       const staging = hashWords + SimdHasher.leafScratchWords(longest);
-      simd.ensure(staging + SimdHasher.stagingWords(offsets[count]! - first));
-      simd.hashRanges(data, offsets, count, 0, hashWords, staging, prefix);
+      simd.ensure(
+        staging + SimdHasher.stagingWords(Math.min(offsets[count]! - first, Math.max(STAGE_BYTES, longest))),
+      );
+      for (let i = 0; i < count; ) {
+        let j = i + 1;
+        while (j < count && offsets[j + 1]! - offsets[i]! <= STAGE_BYTES) j++;
+        simd.hashRanges(data, offsets, i, j - i, HASH_WORDS * i, hashWords, staging, prefix);
+        i = j;
+      }
       bytesFromWords(simd.words, 0, target, 0, count);
       return { count: -1, target, first };
     }

@@ -675,26 +675,28 @@ export class SimdHasher {
   }
 
   /**
-   * Like {@link SimdHasher.hashMessages}, of the messages `data[offsets[i], offsets[i+1])`,
-   * `i < count`, without a view per message: the bytes `data[offsets[0], offsets[count])` are
-   * first copied to word `staging` on (after the scratch; the caller ensured
-   * {@link SimdHasher.stagingWords} words there), and laid out from that copy.
+   * Like {@link SimdHasher.hashMessages}, of the messages `data[offsets[from + i], offsets[from +
+   * i + 1])`, `i < count` (hash `i` to words `dst + 8i`), without a view per message: their bytes
+   * are first copied to word `staging` on (after the scratch; the caller ensured
+   * {@link SimdHasher.stagingWords} words there for them), and laid out from that copy.
    */
   hashRanges(
     data: Uint8Array,
     offsets: ArrayLike<number>,
+    from: number,
     count: number,
     dst: number,
     scratch: number,
     staging: number,
     prefix: 0 | 1,
   ): void {
-    const first = offsets[0]!;
-    const last = offsets[count]!;
+    const first = offsets[from]!;
+    const last = offsets[from + count]!;
     this.bytes.set(first === 0 && last === data.length ? data : data.subarray(first, last), staging * 4);
-    // Message i is bytes[at + offsets[i], at + offsets[i + 1]).
+    // Message i is bytes[at + offsets[from + i], at + offsets[from + i + 1]).
     const at = staging * 4 - first;
-    this.hashEach(count, (i) => offsets[i + 1]! - offsets[i]!, undefined, offsets, at, dst, scratch, prefix);
+    const ends = from === 0 ? offsets : Array.prototype.slice.call(offsets, from, from + count + 1);
+    this.hashEach(count, (i) => ends[i + 1]! - ends[i]!, undefined, ends, at, dst, scratch, prefix);
   }
 
   /** Words {@link SimdHasher.hashRanges} stages `bytes` bytes in. */
