@@ -57,6 +57,8 @@ export interface AuditOptions {
   readonly prefill?: number;
   /** The ledger's `prepareWorkers` (default: the ledger's default). */
   readonly prepareWorkers?: 0 | 1 | 2;
+  /** The ledger's `workerYoungGenerationMb` (default: the ledger's default). */
+  readonly workerYoungGenerationMb?: number;
 }
 
 /** The paced phase. */
@@ -162,6 +164,9 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
       durability: { mode: 'group' },
       onNotice: () => {},
       ...(options.prepareWorkers === undefined ? {} : { prepareWorkers: options.prepareWorkers }),
+      ...(options.workerYoungGenerationMb === undefined
+        ? {}
+        : { workerYoungGenerationMb: options.workerYoungGenerationMb }),
     });
     // Phase 0, reported apart: the first event of every data subject in the pool. Each creates
     // the subject's key file (temp + fsync + rename + fsync(dir)) inside `append`, which would

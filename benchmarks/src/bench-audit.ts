@@ -10,6 +10,7 @@
  *   (--paced-rate: events/s of the paced phase; default half the saturated rate of this run)
  *   [--cpu-profile FILE.cpuprofile]   (profiles the saturation phase only)
  *   [--prepare-workers 0|1|2]   (the ledger's worker threads; default the ledger's default)
+ *   [--worker-young-mb N]   (the ledger's workerYoungGenerationMb; default the ledger's, 6)
  */
 import { runAudit } from './audit';
 import {
@@ -37,6 +38,7 @@ const args = parseArgs(process.argv.slice(2), {
   'cpu-profile': 'value',
   json: 'value',
   'prepare-workers': 'value',
+  'worker-young-mb': 'value',
 });
 const prefill = intArg(args, 'prefill', 0, 0);
 const r = await runAudit({
@@ -49,6 +51,7 @@ const r = await runAudit({
   prefill,
   ...(args.has('cpu-profile') ? { cpuProfile: stringArg(args, 'cpu-profile')! } : {}),
   ...prepareWorkersArg(args),
+  ...(args.has('worker-young-mb') ? { workerYoungGenerationMb: intArg(args, 'worker-young-mb', 6, 0) } : {}),
 });
 const l = r.latency_ms;
 const rows: [string, string][] = [

@@ -159,6 +159,7 @@ export interface ConfigFile {
     segment_bytes?: number;
     checkpoint_interval_ms?: number;
     prepare_workers?: 0 | 1 | 2;
+    worker_young_generation_mb?: number;
     idempotency_window?: number;
     read_cache_mb?: number;
   };
@@ -207,6 +208,7 @@ const CONFIG_FILE_SCHEMA = {
         segment_bytes: int(4096, 4 * 1024 ** 3),
         checkpoint_interval_ms: int(10, 3_600_000),
         prepare_workers: { enum: [0, 1, 2] },
+        worker_young_generation_mb: { anyOf: [{ const: 0 }, int(3, 1024)] },
         idempotency_window: int(1, 100_000_000),
         read_cache_mb: int(0, 64 * 1024),
       },
@@ -283,6 +285,9 @@ function ledgerOptionsOf(f: ConfigFile): Omit<LedgerOptions, 'dir' | 'onNotice'>
     ...(l.segment_bytes === undefined ? {} : { segmentBytes: l.segment_bytes }),
     ...(l.checkpoint_interval_ms === undefined ? {} : { checkpointIntervalMs: l.checkpoint_interval_ms }),
     prepareWorkers: l.prepare_workers ?? DEFAULT_SERVER_PREPARE_WORKERS,
+    ...(l.worker_young_generation_mb === undefined
+      ? {}
+      : { workerYoungGenerationMb: l.worker_young_generation_mb }),
     ...(l.idempotency_window === undefined ? {} : { idempotencyWindow: l.idempotency_window }),
     ...(l.read_cache_mb === undefined ? {} : { readCacheBytes: l.read_cache_mb * 1024 * 1024 }),
   };

@@ -62,6 +62,8 @@ describe('config file', () => {
     expect(() => resolveServeConfig({ config: workers }, {})).toThrow(
       /\/ledger\/prepare_workers: must be equal to one of/,
     );
+    const young = configFile('y.json', { ledger: { worker_young_generation_mb: 2 } });
+    expect(() => resolveServeConfig({ config: young }, {})).toThrow(/\/ledger\/worker_young_generation_mb/);
     const bad = configFile('d.json', '{"port": 1,');
     expect(() => resolveServeConfig({ config: bad }, {})).toThrow(/not valid JSON/);
     expect(() => resolveServeConfig({ config: join(dir, 'missing.json') }, {})).toThrow(/ENOENT/);
@@ -74,14 +76,24 @@ describe('config file', () => {
         { id: 'default', retention_classes: ['default'] },
         { id: 'pci', retention_classes: ['pci-1y', 'pci-7y'] },
       ],
-      ledger: { batch_max_wait_ms: 1, checkpoint_interval_ms: 500, prepare_workers: 2 },
+      ledger: {
+        batch_max_wait_ms: 1,
+        checkpoint_interval_ms: 500,
+        prepare_workers: 2,
+        worker_young_generation_mb: 8,
+      },
       index: { poll_interval_ms: 20 },
     });
     const config = resolveServeConfig(
       { config: path, port: '0', grpcPort: '0' },
       { SEALOG_ADMIN_KEY: 'admin-key-0123456789abcdef' },
     );
-    expect(config.ledger).toMatchObject({ batchMaxWaitMs: 1, checkpointIntervalMs: 500, prepareWorkers: 2 });
+    expect(config.ledger).toMatchObject({
+      batchMaxWaitMs: 1,
+      checkpointIntervalMs: 500,
+      prepareWorkers: 2,
+      workerYoungGenerationMb: 8,
+    });
     const server = await startServer(config, {
       logger: false,
       onNotice: () => {},

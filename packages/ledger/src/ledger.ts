@@ -24,7 +24,7 @@ import {
   subjectIdOf,
 } from './record-prep';
 import { PersonalReader, type PersonalView, renderRecordView } from './record-view';
-import { type PreparedBodies, WorkerPreparer } from './worker-preparer';
+import { DEFAULT_WORKER_YOUNG_GENERATION_MB, type PreparedBodies, WorkerPreparer } from './worker-preparer';
 
 /** One log of the ledger. */
 export interface LogConfig {
@@ -58,6 +58,14 @@ export interface LedgerOptions extends LogWriterOptions {
    * thread (use it when the process has one core to itself).
    */
   readonly prepareWorkers?: 0 | 1 | 2;
+  /**
+   * Young generation of each worker thread, in MiB: an integer, 0 (V8's default: semi-spaces
+   * growing to 8–16 MiB) or 3…1024 (default 6: three 2-MiB semi-spaces). Small keeps the worker's
+   * scavenges short — each pays for the dead `Cipheriv`s and buffers of the blobs it sealed, and
+   * every append in flight waits for it — at some throughput when saturated (README, "The
+   * workers' young generation").
+   */
+  readonly workerYoungGenerationMb?: number;
 }
 
 /** Options of {@link Ledger.append}. */
@@ -91,6 +99,13 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   const prepareWorkers = options.prepareWorkers ?? 1;
   if (prepareWorkers !== 0 && prepareWorkers !== 1 && prepareWorkers !== 2) {
     throw new LedgerError('BAD_ARGUMENT', `prepareWorkers must be 0, 1 or 2, got ${String(prepareWorkers)}`);
+  }
+  const youngMb = options.workerYoungGenerationMb ?? DEFAULT_WORKER_YOUNG_GENERATION_MB;
+  if (!Number.isInteger(youngMb) || (youngMb !== 0 && (youngMb < 3 || youngMb > 1024))) {
+    throw new LedgerError(
+      'BAD_ARGUMENT',
+      `workerYoungGenerationMb must be an integer, 0 or 3…1024, got ${String(options.workerYoungGenerationMb)}`,
+    );
   }
   const windowSize = options.idempotencyWindow;
   if (
@@ -137,8 +152,8 @@ export async function createLedger(options: LedgerOptions): Promise<Ledger> {
   let frameWorker: WorkerPreparer | undefined;
   try {
     // First: the log writers finish their frames in a worker (the second one with 2).
-    if (prepareWorkers >= 1) worker = await WorkerPreparer.start(keys);
-    frameWorker = prepareWorkers === 2 ? await WorkerPreparer.start(keys, 'frames') : worker;
+    if (prepareWorkers >= 1) worker = await WorkerPreparer.start(keys, 'prepare-and-frames', { youngMb });
+    frameWorker = prepareWorkers === 2 ? await WorkerPreparer.start(keys, 'frames', { youngMb }) : worker;
     for (const c of configs) {
       const origin = c.origin ?? `sealog/${c.id}`;
       const signer = await keys.signer(c.id, origin);

@@ -143,25 +143,28 @@ interface Pending {
 }
 
 /**
- * The worker's young generation, in MiB (V8 splits it into three semi-spaces: 2 MiB each here).
+ * The worker's young generation by default, in MiB (V8 splits it into three semi-spaces: 2 MiB
+ * each here; `workerYoungGenerationMb` of the ledger options).
  *
  * Every sealed personal blob leaves a dead `Cipheriv` (a weak native handle) and the buffers its
  * `update`, `final` and `getAuthTag` returned behind, and the scavenge that finds them pays for
- * each (weak callbacks, array-buffer sweeping: ~1.6 µs per seal) while almost nothing survives.
- * With V8's default young generation (semi-spaces growing to 8–16 MiB) the worker scavenged
- * every ~300 ms at 32,000 events/s and each pause took 8–35 ms, holding up every append in
- * flight (every frame is finished on this thread too). 2-MiB semi-spaces make that ~3.5-ms pauses
- * every ~40 ms, for ~3% more of a core (the worker's GC per 20 s: ~1.1 s → ~1.75 s).
+ * each (weak callbacks, array-buffer sweeping) while almost nothing survives. With V8's default
+ * young generation (semi-spaces growing to 8–16 MiB) the worker scavenged every ~300 ms at 32,000
+ * events/s and each pause took 8–35 ms, holding up every append in flight (every frame is finished
+ * on this thread too). 2-MiB semi-spaces make that ~3.5-ms pauses every ~40 ms, for ~3% more of a
+ * core at that rate and ~6% less saturated throughput (packages/ledger README, "The workers'
+ * young generation").
  */
-const WORKER_YOUNG_GENERATION_MB = 6;
+export const DEFAULT_WORKER_YOUNG_GENERATION_MB = 6;
 
 /**
  * Starts the prepare worker. From TypeScript source (tests, `--import tsx`) the worker file is
  * .ts: it is loaded through tsx with the `@sealog/source` condition; from `dist` it is plain JS.
  */
-function startWorker(role: WorkerRole): Worker {
+function startWorker(role: WorkerRole, youngMb: number): Worker {
   const workerData: PrepareWorkerData = { role };
-  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
+  // 0: V8's default (Node then fills in the limits it computed).
+  const resourceLimits = youngMb === 0 ? {} : { maxYoungGenerationSizeMb: youngMb };
   if (!import.meta.url.endsWith('.ts')) {
     return new Worker(new URL('./prepare-worker.js', import.meta.url), { workerData, resourceLimits });
   }
@@ -220,11 +223,11 @@ export class WorkerPreparer {
 
   private readonly ready: Promise<void>;
 
-  private constructor(keys: LedgerKeys, role: WorkerRole, cacheEntries: number) {
+  private constructor(keys: LedgerKeys, role: WorkerRole, cacheEntries: number, youngMb: number) {
     this.keys = keys;
     this.role = role;
     this.cacheEntries = cacheEntries;
-    this.worker = startWorker(role);
+    this.worker = startWorker(role, youngMb);
     let onReady!: () => void;
     this.ready = new Promise<void>((resolve) => {
       onReady = resolve;
@@ -249,9 +252,14 @@ export class WorkerPreparer {
   static async start(
     keys: LedgerKeys,
     role: WorkerRole = 'prepare-and-frames',
-    cacheEntries: number = SEALER_CACHE_ENTRIES,
+    options: { readonly cacheEntries?: number; readonly youngMb?: number } = {},
   ): Promise<WorkerPreparer> {
-    const preparer = new WorkerPreparer(keys, role, cacheEntries);
+    const preparer = new WorkerPreparer(
+      keys,
+      role,
+      options.cacheEntries ?? SEALER_CACHE_ENTRIES,
+      options.youngMb ?? DEFAULT_WORKER_YOUNG_GENERATION_MB,
+    );
     const failed = new Promise<never>((_, reject) => {
       preparer.onFailure = reject;
     });

@@ -222,7 +222,7 @@ describe('prepare worker', () => {
   it("seals every record under its own subject's key while a small key cache evicts and reuses slots (property)", async () => {
     const keys = await LedgerKeys.open(tempDir(), { generate: true }, () => {});
     // 4 subjects held at most, 10 in play: most requests evict, slots are reused all the time.
-    const worker = await WorkerPreparer.start(keys, 'prepare-and-frames', 4);
+    const worker = await WorkerPreparer.start(keys, 'prepare-and-frames', { cacheEntries: 4 });
     let next = 0;
     const opArb = fc.oneof(
       { weight: 4, arbitrary: fc.array(fc.nat(9), { minLength: 1, maxLength: 7 }) },
@@ -349,6 +349,44 @@ describe('prepare worker', () => {
     await ledger.close();
     await exited;
     expect(workerOf(ledger).threadId).toBe(-1);
+  });
+
+  it('starts its workers with the configured young generation (6 MiB by default, 0 for V8s own)', async () => {
+    const small = await createLedger({ dir: tempDir(), ...FAST, prepareWorkers: 2, onNotice: () => {} });
+    const custom = await createLedger({
+      dir: tempDir(),
+      ...FAST,
+      workerYoungGenerationMb: 12,
+      onNotice: () => {},
+    });
+    const v8s = await createLedger({
+      dir: tempDir(),
+      ...FAST,
+      workerYoungGenerationMb: 0,
+      onNotice: () => {},
+    });
+    try {
+      // Node reports the limits each worker's heap was created with.
+      expect(workerOf(small).resourceLimits?.maxYoungGenerationSizeMb).toBe(6);
+      expect(frameWorkerOf(small).resourceLimits?.maxYoungGenerationSizeMb).toBe(6);
+      expect(workerOf(custom).resourceLimits?.maxYoungGenerationSizeMb).toBe(12);
+      // V8's default on a 64-bit machine with this much memory: 16-MiB semi-spaces or more.
+      expect(workerOf(v8s).resourceLimits?.maxYoungGenerationSizeMb).toBeGreaterThan(12);
+      for (const ledger of [small, custom, v8s]) {
+        const stored = await ledger.append(Array.from({ length: 50 }, (_, i) => auditEvent(i)));
+        expect(stored.map((r) => r.status)).toEqual(new Array(50).fill('stored'));
+      }
+    } finally {
+      await Promise.all([small.close(), custom.close(), v8s.close()]);
+    }
+  });
+
+  it('rejects a young generation that is not an integer, 0 or 3…1024 with BAD_ARGUMENT', async () => {
+    for (const bad of [-1, 1, 2, 1025, 4.5, Number.NaN]) {
+      const attempt = createLedger({ dir: tempDir(), workerYoungGenerationMb: bad, onNotice: () => {} });
+      await expect(attempt).rejects.toBeInstanceOf(LedgerError);
+      await expect(attempt).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+    }
   });
 
   it('with prepareWorkers 2 finishes frames in a second worker, and stops both at close', async () => {
