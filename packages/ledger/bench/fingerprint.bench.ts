@@ -5,8 +5,10 @@
  * the same words (checked before timing).
  */
 import { bench, describe } from 'vitest';
+import { EntityFingerprinter } from '../src/entity-heads';
 import { newEventId } from '../src/event-id';
 import { idempotencyKey, KeyFingerprinter } from '../src/key-fingerprint';
+import { entityKeyOf } from '../src/record-prep';
 
 const QUICK = process.env.SEALOG_BENCH_QUICK === '1';
 const OPTIONS = QUICK ? { time: 50, iterations: 3 } : { time: 1000, iterations: 20 };
@@ -33,6 +35,45 @@ describe(`idempotency fingerprints, ${N} keys per op`, () => {
     'one batch (KeyFingerprinter.fingerprintMany, SIMD lanes)',
     () => {
       f.fingerprintMany(N, (i) => keys[i]!, many);
+    },
+    OPTIONS,
+  );
+});
+
+// Entity keys as the ledger fingerprints them when an append is staged (1,000 events per call):
+// each key joined first (`entityKeyOf`) against its parts written straight into the hash input.
+const E = 1000;
+const entities = Array.from({ length: E }, (_, i) => ({
+  tenant: `tenant-${String(i % 40).padStart(3, '0')}`,
+  type: ['document', 'invoice', 'user', 'bucket'][i % 4]!,
+  id: `res-${(i * 7919) % 5000}`,
+}));
+const heads = new EntityFingerprinter(new Uint8Array(16).fill(5));
+const joined = new Uint32Array(4 * E);
+const parted = new Uint32Array(4 * E);
+const byKey = (i: number): string => entityKeyOf(entities[i]!.tenant, entities[i]!.type, entities[i]!.id);
+const parts = [
+  (i: number) => entities[i]!.tenant,
+  (i: number) => entities[i]!.type,
+  (i: number) => entities[i]!.id,
+];
+heads.fingerprintMany(E, byKey, joined);
+heads.fingerprintManyJoined(E, parts, parted);
+if (!joined.every((w, i) => w === parted[i]))
+  throw new Error('benchmark self-check failed: parts ≠ joined key');
+
+describe(`entity-key fingerprints, ${E} keys per op`, () => {
+  bench(
+    'key string per record (entityKeyOf, then fingerprintMany)',
+    () => {
+      heads.fingerprintMany(E, byKey, joined);
+    },
+    OPTIONS,
+  );
+  bench(
+    'parts written into the hash input (fingerprintManyJoined)',
+    () => {
+      heads.fingerprintManyJoined(E, parts, parted);
     },
     OPTIONS,
   );

@@ -94,6 +94,14 @@ export class EntityHeads extends FingerprintSlots {
     this.fingerprinter.fingerprintMany(n, key, out, at);
   }
 
+  /**
+   * Like {@link EntityHeads.fingerprintMany} for keys given as their parts (`tenant`, `type`,
+   * `id` → `entityKeyOf(…)`), written straight into the hash input: the same fingerprints.
+   */
+  fingerprintManyParts(n: number, parts: readonly ((i: number) => string)[], out: Uint32Array, at = 0): void {
+    this.fingerprinter.fingerprintManyJoined(n, parts, out, at);
+  }
+
   /** The slot of the entity whose key fingerprint is `words[at …]`, or -1. */
   slotOf(words: Uint32Array, at: number): number {
     return this.find(words, at);

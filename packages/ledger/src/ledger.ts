@@ -448,7 +448,11 @@ export class Ledger {
       // Fingerprinted now (under the log's salt): the key strings die young instead of waiting
       // in the queue with their records.
       const entityFingerprints = new Uint32Array(4 * n);
-      writers[0]!.fingerprintEntities(n, entityKey, entityFingerprints);
+      writers[0]!.fingerprintEntityParts(
+        n,
+        [(i) => events[i]!.tenant_id, (i) => events[i]!.resource.type, (i) => events[i]!.resource.id],
+        entityFingerprints,
+      );
       return { writers, tenantIds, clientIds, entityKeys: [], entityFingerprints, occurredAt };
     }
     const entityKeys: string[] = new Array(n);

@@ -687,6 +687,19 @@ export class LogWriter {
     this.heads.fingerprintMany(n, key, out, at);
   }
 
+  /**
+   * {@link LogWriter.fingerprintEntities} for entity keys given as parts — `[tenant, type, id]`
+   * accessors, joined as `entityKeyOf` joins them — without a key string per record.
+   */
+  fingerprintEntityParts(
+    n: number,
+    parts: readonly ((i: number) => string)[],
+    out: Uint32Array,
+    at = 0,
+  ): void {
+    this.heads.fingerprintManyParts(n, parts, out, at);
+  }
+
   /** The `integrity` string of a record with this leaf hash (hex) in this log. */
   integrityOf(leafHashHex: string): string {
     return this.integrityPrefix + leafHashHex;

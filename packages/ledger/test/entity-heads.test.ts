@@ -44,6 +44,36 @@ describe('EntityHeads', () => {
     );
   });
 
+  it('fingerprints keys given as parts exactly as the joined keys, for any text in any part (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.string({ unit: 'grapheme', maxLength: 40 }),
+            fc.string({ unit: 'binary', maxLength: 40 }),
+            fc.string({ maxLength: 2000 }),
+          ),
+          { minLength: 1, maxLength: 40 },
+        ),
+        (entities) => {
+          const f = new EntityFingerprinter(newSalt());
+          const joined = new Uint32Array(entities.length * 4 + 4);
+          const parted = new Uint32Array(entities.length * 4 + 4);
+          f.fingerprintMany(entities.length, (i) => entities[i]!.join('\u0000'), joined, 4);
+          f.fingerprintManyJoined(
+            entities.length,
+            [(i) => entities[i]![0], (i) => entities[i]![1], (i) => entities[i]![2]],
+            parted,
+            4,
+          );
+          expect(parted).toEqual(joined);
+          expect(parted.subarray(0, 4)).toEqual(new Uint32Array(4));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('behaves like a map of entity key → newest head, across chunk and shard growth (property)', () => {
     fc.assert(
       fc.property(
