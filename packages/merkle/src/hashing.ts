@@ -261,13 +261,13 @@ export function sha256Many(data: Uint8Array, offsets: ArrayLike<number>, out?: U
   return target;
 }
 
+/** Bytes of records {@link hashBatch} stages in wasm memory at a time. */
+const STAGE_BYTES = 1 << 20;
+
 /**
  * Checks a batch of `hashLeaves`/`sha256Many` and hashes it through the SIMD lanes when it can
  * (then `count` is -1: done); else returns what the caller's own loop needs.
  */
-/** Bytes of records {@link hashBatch} stages in wasm memory at a time. */
-const STAGE_BYTES = 1 << 20;
-
 function hashBatch(
   data: Uint8Array,
   offsets: ArrayLike<number>,
