@@ -46,6 +46,44 @@ export function summarizeLatency(samples: Float64Array): LatencySummary {
   };
 }
 
+/**
+ * Summarizes latencies that stand for `weights[i]` samples each (e.g. one per `enqueue` call, every
+ * entry of which has the call's latency): the same figures as {@link summarizeLatency} of the
+ * expanded samples, in memory per call instead of per entry — so a benchmark's own bookkeeping does
+ * not grow with the number of entries it pushes (its peak RSS is the pipeline's).
+ *
+ * @throws {Error} when the lengths differ, a weight is not a positive integer, or there is nothing.
+ * @example
+ * summarizeWeightedLatency(Float64Array.of(2, 1), Uint32Array.of(1, 3)); // p50 1, avg 1.25, samples 4
+ */
+export function summarizeWeightedLatency(latencies: Float64Array, weights: Uint32Array): LatencySummary {
+  const n = latencies.length;
+  if (weights.length !== n) {
+    throw new Error(`summarizeWeightedLatency: ${n} latencies but ${weights.length} weights`);
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => latencies[a]! - latencies[b]!);
+  let total = 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const w = weights[i]!;
+    if (w < 1) throw new Error(`summarizeWeightedLatency: weight ${i} is ${w}, expected ≥ 1`);
+    total += w;
+    sum += w * latencies[i]!;
+  }
+  if (total === 0) throw new Error('summarizeWeightedLatency: expected at least one sample, got 0');
+  // Nearest rank r (1-based) of the expanded samples: the first latency whose cumulative weight reaches r.
+  const at = (q: number): number => {
+    const rank = Math.min(total, Math.max(1, Math.ceil(q * total)));
+    let seen = 0;
+    for (const i of order) {
+      seen += weights[i]!;
+      if (seen >= rank) return latencies[i]!;
+    }
+    return latencies[order[n - 1]!]!;
+  };
+  return { p50: at(0.5), p99: at(0.99), avg: sum / total, max: latencies[order[n - 1]!]!, samples: total };
+}
+
 /** Nearest-rank quantile of sorted samples, 0 ≤ q ≤ 1. */
 function quantile(sorted: Float64Array, q: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runAudit } from '../src/audit';
+import { summarizeLatency, summarizeWeightedLatency } from '../src/measure';
 import { scalabilitySvg } from '../src/scalability';
 import { runThesis, runThesisBaseline } from '../src/thesis';
 import { createEntryPool, ENTRY_BYTES, makePayload } from '../src/thesis-entries';
@@ -87,5 +89,40 @@ describe('scalability chart', () => {
     ]);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.match(/<polyline/g)).toHaveLength(2);
+  });
+});
+
+describe('latency summaries', () => {
+  it('weighs each latency by its count exactly as the expanded samples would', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.double({ min: 0, max: 1e4, noNaN: true }), fc.integer({ min: 1, max: 50 })), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        (calls) => {
+          const expanded: number[] = [];
+          for (const [latency, count] of calls) for (let k = 0; k < count; k++) expanded.push(latency);
+          const want = summarizeLatency(Float64Array.from(expanded));
+          const got = summarizeWeightedLatency(
+            Float64Array.from(calls.map((c) => c[0])),
+            Uint32Array.from(calls.map((c) => c[1])),
+          );
+          expect(got.p50).toBe(want.p50);
+          expect(got.p99).toBe(want.p99);
+          expect(got.max).toBe(want.max);
+          expect(got.samples).toBe(want.samples);
+          expect(got.avg).toBeCloseTo(want.avg, 6);
+        },
+      ),
+    );
+  });
+
+  it('refuses mismatched or empty input', () => {
+    expect(() => summarizeWeightedLatency(Float64Array.of(1), Uint32Array.of())).toThrow(
+      /1 latencies but 0 weights/,
+    );
+    expect(() => summarizeWeightedLatency(Float64Array.of(), Uint32Array.of())).toThrow(/at least one/);
+    expect(() => summarizeWeightedLatency(Float64Array.of(1), Uint32Array.of(0))).toThrow(/expected ≥ 1/);
   });
 });
