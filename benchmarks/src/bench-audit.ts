@@ -84,7 +84,10 @@ if (r.pino !== undefined) {
   rows.push(['pino → file (sync: false, no fsync)', `${formatInt(r.pino.events_per_sec)} events/s`]);
   rows.push(['ledger / pino', `${(r.events_per_sec / r.pino.events_per_sec).toFixed(2)}×`]);
 }
-rows.push(['Peak RSS', `${(r.peak_rss_bytes / MIB).toFixed(0)} MiB`]);
+rows.push(['Peak RSS (ledger phases)', `${(r.peak_rss_bytes / MIB).toFixed(0)} MiB`]);
+if (r.pino !== undefined) {
+  rows.push(['Peak RSS with the pino phase', `${(r.process_peak_rss_bytes / MIB).toFixed(0)} MiB`]);
+}
 rows.push(['Node flags', nodeFlags().join(' ') || '(none)']);
 printTable(`sealog ledger.append — ${formatInt(r.events)} audit events, durable (group commit)`, rows);
 
@@ -97,6 +100,7 @@ if (json !== undefined) {
     latency_ms: r.latency_ms,
     durable: r.durable,
     peak_rss_bytes: r.peak_rss_bytes,
+    process_peak_rss_bytes: r.process_peak_rss_bytes,
     node_flags: nodeFlags(),
     seconds: r.seconds,
     concurrency: r.concurrency,

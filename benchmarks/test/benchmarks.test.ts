@@ -70,6 +70,9 @@ describe('audit benchmark', () => {
     expect(finite(r.paced!.latency_ms.p99)).toBe(true);
     expect(r.pino!.events_per_sec).toBeGreaterThan(0);
     expect(r.pino!.output_bytes).toBeGreaterThan(r.input_bytes);
+    // The ledger's peak is read before pino's phase; the process peak cannot be below it.
+    expect(r.peak_rss_bytes).toBeGreaterThan(0);
+    expect(r.process_peak_rss_bytes).toBeGreaterThanOrEqual(r.peak_rss_bytes);
   });
 });
 
